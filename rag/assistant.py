@@ -60,7 +60,7 @@ class Assistant:
         self._write_lock = threading.Lock()
 
     def _make_state(self, documents: Mapping[str, Document], store: IndexStore) -> _State:
-        return _State(dict(documents), store, Retriever(store, documents, self.settings), SentenceTable(store))
+        return _State(dict(documents), store, Retriever(store, documents, self.settings), SentenceTable(store, documents))
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
@@ -143,9 +143,9 @@ class Assistant:
         t1 = time.perf_counter()
         vector = self.embedder.encode_query(search_text)
         t2 = time.perf_counter()
-        passages = state.retriever.search(search_text, vector, top_k, retrieval_mode, timings)
+        pool = state.retriever.search(search_text, vector, max(top_k, self.settings.answer_pool), retrieval_mode, timings)
         t3 = time.perf_counter()
-        answer = compose(q, vector, passages, state.store, state.table, state.documents, self.settings)
+        answer = compose(q, vector, pool, state.store, state.table, state.documents, self.settings, shown=top_k)
         t4 = time.perf_counter()
         timings.update(validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000,
                        total=(t4 - t0) * 1000)

@@ -30,7 +30,7 @@ class Sentence:
     start: int
     end: int
     text: str
-    kind: str = "body"  # "body" | "metadata"
+    kind: str = "body"  # "body" | "heading" (a title-like line of its own) | "metadata"
     search_text: str = ""
 
     @property
@@ -71,6 +71,13 @@ def _split_oversized(text: str, span: Span, budget: int) -> list[Span]:
     return pieces
 
 
+def _is_heading(text: str, span: Span) -> bool:
+    """A short line standing alone without closing punctuation: a title, dateline or heading."""
+    whole_line = (span.start == 0 or text[span.start - 1] == "\n") and (span.end == len(text) or text[span.end] == "\n")
+    line = text[span.start:span.end]
+    return whole_line and len(line.split()) <= 16 and not line.rstrip().endswith((".", "!", "?", '"', "\u201d", ":", ";"))
+
+
 def document_sentences(doc: Document, settings: Settings) -> list[Sentence]:
     sentences: list[Sentence] = []
     for f in doc.metadata_fields:
@@ -79,7 +86,8 @@ def document_sentences(doc: Document, settings: Settings) -> list[Sentence]:
     for span in split_sentences(doc.text, doc.body_start):
         parts = [span] if count_tokens(doc.text[span.start:span.end]) <= settings.chunk_tokens else _split_oversized(doc.text, span, settings.chunk_tokens)
         for part in parts:
-            sentences.append(Sentence(doc.doc_id, len(sentences), part.start, part.end, doc.text[part.start:part.end]))
+            kind = "heading" if _is_heading(doc.text, part) else "body"
+            sentences.append(Sentence(doc.doc_id, len(sentences), part.start, part.end, doc.text[part.start:part.end], kind))
     return sentences
 
 
@@ -92,7 +100,7 @@ def chunk_sentences(doc: Document, sentences: list[Sentence], settings: Settings
             f"{doc.doc_id}#meta", doc.doc_id, meta[0].start, meta[-1].end, meta[0].index, meta[-1].index,
             doc.text[meta[0].start:meta[-1].end], "metadata", " ".join(s.search_text for s in meta),
         ))
-    body = [s for s in sentences if s.kind == "body"]
+    body = [s for s in sentences if s.kind != "metadata"]
     tokens = [count_tokens(s.text) for s in body]
     i = 0
     while i < len(body):

@@ -28,15 +28,24 @@ _DEPENDENT_START = re.compile(
     r"^[\"“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|"
     r"Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In addition|As a result|Then|The two|Both)\b")
 
-OVERLAP_WEIGHT = 0.35
+OVERLAP_WEIGHT = 0.5
 TYPE_WEIGHT = 0.12
+# Titles, datelines and metadata lines answer questions about the document itself, rarely others.
+DOCUMENT_QUESTION = re.compile(
+    r"\b(?:article|story|piece|document|report|write|wrote|written|writer|author|reporter|journalist|byline|"
+    r"publish\w*|publication|outlet|newspaper|paper|headline|title|link|url|web ?address|section|e-?mail|updated?|"
+    r"posted|source|date[ds]?)\b", re.I)
+TITLE_TERM_FACTOR = 0.3
+KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 
 
 class SentenceTable:
-    """Per-sentence terms and corpus IDF, computed once per index."""
+    """Per-sentence terms, corpus IDF and each document's title terms, computed once per index."""
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexStore, documents: Mapping[str, Document]) -> None:
         self.store = store
+        # Title words name the document, not a sentence in it: they count less when picking sentences.
+        self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
         self.terms: dict[tuple[str, int], frozenset[str]] = {
             key: frozenset(terms(s.embed_text if s.kind == "metadata" else s.text)) for key, s in store.sentences.items()
         }
@@ -65,16 +74,39 @@ def _coverage(q_terms: list[str], table: SentenceTable, sentence: Sentence) -> f
     own = table.terms.get((sentence.doc_id, sentence.index), frozenset())
     near = table.terms.get((sentence.doc_id, sentence.index - 1), frozenset()) | \
         table.terms.get((sentence.doc_id, sentence.index + 1), frozenset())
-    total = sum(table.weight(t) for t in q_terms)
-    got = sum(table.weight(t) * (1.0 if t in own else 0.4 if t in near else 0.0) for t in q_terms)
+    title = table.title_terms.get(sentence.doc_id, frozenset())
+    weights = [table.weight(t) * (TITLE_TERM_FACTOR if t in title else 1.0) for t in q_terms]
+    total = sum(weights)
+    got = sum(w * (1.0 if t in own else 0.4 if t in near else 0.0) for t, w in zip(q_terms, weights))
     return got / total if total else 0.0
 
 
-def features_of(best: Candidate | None, missing_rare: float) -> dict[str, float]:
-    if best is None:
-        return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "missing_rare": missing_rare}
-    return {"bias": 1.0, "cosine": best.cosine, "coverage": best.coverage, "type_match": best.type_match,
-            "missing_rare": missing_rare}
+def _window_terms(table: SentenceTable, s: Sentence) -> frozenset[str]:
+    get = table.terms.get
+    return get((s.doc_id, s.index), frozenset()) | get((s.doc_id, s.index - 1), frozenset()) | \
+        get((s.doc_id, s.index + 1), frozenset())
+
+
+def answer_signals(question: Question, cands: list[Candidate], table: SentenceTable, missing_rare: float,
+                   settings: Settings) -> dict[str, float]:
+    """What the confidence model sees: how well the best sentence matches, and what the corpus lacks."""
+    if not cands:
+        return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "type_any": -1.0,
+                "missing_rare": missing_rare, "window_missing": 1.0}
+    best = cands[0]
+    typed = settings.use_answer_type_cues and question.expected_type is not None
+    q_terms = list(dict.fromkeys(terms(question.text)))
+    window = _window_terms(table, best.sentence)
+    absent = [table.weight(t) for t in q_terms if t not in window]
+    return {
+        "bias": 1.0,
+        "cosine": best.cosine,
+        "coverage": best.coverage,
+        "type_match": best.type_match,
+        "type_any": (1.0 if any(c.type_match > 0 for c in cands[:3]) else -1.0) if typed else 0.0,
+        "missing_rare": missing_rare,
+        "window_missing": max(absent, default=0.0) / table.unseen_idf,
+    }
 
 
 def confidence_from(features: dict[str, float], weights) -> float:
@@ -107,6 +139,7 @@ def score_candidates(question: Question, query_vector: np.ndarray, passages: lis
     rows = np.concatenate([store.sentence_vector_rows(d, [i]) for d, i in keys])
     cosines = store.sentence_vectors[rows] @ query_vector
     use_types = settings.use_answer_type_cues and question.expected_type is not None
+    about_document = bool(DOCUMENT_QUESTION.search(question.text))
     for key, owner, cos in zip(keys, owners, cosines):
         s = store.sentences[key]
         if use_types:
@@ -115,6 +148,8 @@ def score_candidates(question: Question, query_vector: np.ndarray, passages: lis
             type_match = 0.0
         c = Candidate(s, owner, float(cos), _coverage(q_terms, table, s), type_match)
         c.score = c.cosine + OVERLAP_WEIGHT * c.coverage + TYPE_WEIGHT * c.type_match
+        if not about_document:
+            c.score -= KIND_PENALTY.get(s.kind, 0.0)
         cands.append(c)
     cands.sort(key=lambda c: (-c.score, c.sentence.doc_id, c.sentence.index))
     return cands, missing_rare
@@ -150,15 +185,17 @@ def _citation(number: int, c: Candidate, documents: Mapping[str, Document]) -> C
 
 
 def compose(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
-            table: SentenceTable, documents: Mapping[str, Document], settings: Settings) -> Answer:
+            table: SentenceTable, documents: Mapping[str, Document], settings: Settings, shown: int | None = None) -> Answer:
+    """Weigh the sentences of all `passages`; the Answer lists the first `shown` of them."""
     cands, missing_rare = score_candidates(question, query_vector, passages, store, table, settings)
-    feats = features_of(cands[0] if cands else None, missing_rare)
-    confidence = confidence_from(feats, settings.confidence_weights)
+    passages = passages[:shown] if shown else passages
+    signals = answer_signals(question, cands, table, missing_rare, settings)
+    confidence = confidence_from(signals, settings.confidence_weights)
     if not cands or confidence < settings.abstain_threshold:
         related = [_citation(i + 1, c, documents) for i, c in enumerate(cands[:3])]
         return Answer(question.text, NOT_ANSWERED + " The closest passages are shown as related, not as an answer.",
-                      False, confidence, [], passages, related, question.kind)
+                      False, confidence, [], passages, related, question.kind, signals=signals)
     chosen = _select(cands, store, settings)
     citations = [_citation(i + 1, c, documents) for i, c in enumerate(chosen)]
     text = " ".join(f"{c.quote} [{c.number}]" for c in citations)
-    return Answer(question.text, text, True, confidence, citations, passages, [], question.kind)
+    return Answer(question.text, text, True, confidence, citations, passages, [], question.kind, signals=signals)

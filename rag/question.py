@@ -18,6 +18,7 @@ ANSWER_TYPE_PATTERNS: dict[str, re.Pattern] = {
         r"\d+(?:st|nd|rd|th) century|centur(?:y|ies)|decades?|years? ago)\b",
         re.I),
     "number": re.compile(rf"(?:\d[\d,.]*|\b{_NUMBER_WORDS}\b|%|\bpercent\b|\$|€|£|₩|\bwon\b|\bdollars?\b)", re.I),
+    "money": re.compile(r"(?:[$€£₩]\s?\d|\d[\d,.]*\s*(?:million|billion|trillion|thousand)?\s*(?:won|dollars?|euros?|pounds?|yen|yuan)\b|\b(?:million|billion|trillion)\b)", re.I),
     "place": re.compile(
         r"\b(?:in|at|from|near|to|into|across|outside|inside|throughout)\s+(?:the\s+)?(?:[A-Z][\w'’.-]*\s?)+|"
         r"\b(?:[A-Z][\w'’-]+\s)*(?:District|City|Province|County|Complex|Hub|Street|St\.|Avenue|Island|River|Mountain|"
@@ -34,7 +35,7 @@ ANSWER_TYPE_PATTERNS: dict[str, re.Pattern] = {
 }
 
 _KIND_RULES: list[tuple[str, re.Pattern]] = [
-    ("how-many", re.compile(r"\bhow (?:many|much|long|far|big|large|tall|high|old|often)\b|\bwhat (?:number|amount|percentage|share|size|cost)\b|\bwhat is the (?:number|amount|cost|size|height|population)\b", re.I)),
+    ("how-many", re.compile(r"\bhow (?:many|much|long|far|big|large|tall|high|old|often)\b|\bwhat (?:number|amount|percentage|share|size|cost)\b|\bwhat (?:is|was|were|are) the (?:\w+ )?(?:number|amount|cost|size|height|population|count|total|tally|price|budget)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:time|date|day|year|month|century|decade)\b|\bwhich (?:day|date|year|month|century)\b|\bwhat day\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\bwhat (?:place|city|country|venue|location|region|district|town)\b|\bwhich (?:city|place|country|venue|location|region|district|town|area)\b|\bin which\b", re.I)),
     ("who", re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|people|company|companies|organi[sz]ations?|universit(?:y|ies)|hospitals?|institut\w*|body|agency|group|country|countries|official|president|leader)\b|\bwhat (?:company|organi[sz]ation|person|hospital|university|institution|agency|group)\b|\bname (?:of|the)\b", re.I)),
@@ -69,6 +70,9 @@ def validate_question(question: object, max_chars: int) -> str:
     return cleaned
 
 
+_MONEY_QUESTION = re.compile(r"\b(?:cost|costs|spend|spent|invest\w*|money|fund\w*|budget|price|pay|paid|worth|won|dollars?)\b", re.I)
+
+
 def analyse_question(text: str) -> Question:
     lowered = text.lower().strip()
     kind = "what"
@@ -76,7 +80,10 @@ def analyse_question(text: str) -> Question:
         if pattern.search(lowered):
             kind = name
             break
-    return Question(text, kind, EXPECTED_TYPE.get(kind))
+    expected = EXPECTED_TYPE.get(kind)
+    if kind == "how-many" and _MONEY_QUESTION.search(lowered):
+        expected = "money"
+    return Question(text, kind, expected)
 
 
 def has_answer_type(sentence: str, question: str, answer_type: str | None) -> bool:

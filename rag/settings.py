@@ -40,6 +40,7 @@ class Settings:
     retrieval_mode: str = "hybrid"  # "hybrid" | "dense" | "bm25"
     top_k: int = 4
     candidate_k: int = 20
+    answer_pool: int = 8  # passages whose sentences the composer weighs (top_k of them are shown)
     rrf_k: int = 60
     history_turns: int = 2
     # answer composition

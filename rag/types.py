@@ -57,6 +57,7 @@ class Answer:
     related: list[Citation] = field(default_factory=list)  # closest sentences when abstaining
     question_kind: str = "what"
     timings_ms: dict = field(default_factory=dict)
+    signals: dict = field(default_factory=dict)  # inputs of the confidence model, for inspection and tuning
 
     def to_dict(self) -> dict:
         return {
@@ -69,4 +70,5 @@ class Answer:
             "related": [c.to_dict() for c in self.related],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+            "signals": {k: round(v, 4) for k, v in self.signals.items()},
         }

@@ -1,0 +1,84 @@
+"""Ablations side by side: retrieval mode, answer-type cues, chunk size (each chunk size gets its own index)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .datasets import default_paths, load_jsonl
+from .runner import evaluate_items, get_embedder
+
+CHUNK_SIZES = (48, 96, 160)
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+
+
+def describe(settings) -> str:
+    return (f"{settings.retrieval_mode}, cues {'on' if settings.use_answer_type_cues else 'off'}, "
+            f"chunk {settings.chunk_tokens}")
+
+
+def ablations(base) -> list[tuple[str, object]]:
+    """(label, Settings) rows: the defaults first, then one change at a time."""
+    rows = [(f"default ({describe(base)})", base)]
+    for mode in RETRIEVAL_MODES:
+        if mode != base.retrieval_mode:
+            rows.append((f"{mode} only" if mode != "hybrid" else "hybrid", base.replace(retrieval_mode=mode)))
+    rows.append((f"answer-type cues {'off' if base.use_answer_type_cues else 'on'}",
+                 base.replace(use_answer_type_cues=not base.use_answer_type_cues)))
+    for size in CHUNK_SIZES:
+        if size != base.chunk_tokens:
+            rows.append((f"chunk_tokens {size}", base.replace(chunk_tokens=size)))
+    return rows
+
+
+def run_compare(base=None, sets: Sequence[str] = ("article", "fixture"), corpus_dir=None, index_dir=None,
+                squad_path=None, progress=None) -> dict:
+    """Every ablation on every selected set; indexes are shared between rows with the same index settings."""
+    from rag import Settings
+    from rag.assistant import default_dir
+
+    base = base or Settings()
+    paths = default_paths()
+    embedder = get_embedder(base)
+    article_items = load_jsonl(paths["article_set"]) if "article" in sets else []
+    fixture_items = load_jsonl(paths["fixture_set"]) if "fixture" in sets else []
+    article_corpus = corpus_dir or default_dir("corpus")
+    base_index = index_dir or default_dir("index")
+    rows = []
+    with contextlib.ExitStack() as stack:
+        temp_indexes: dict[tuple[str, str], str] = {}
+
+        def index_for(corpus_name: str, settings) -> str:
+            fingerprint = json.dumps(settings.index_fingerprint(), sort_keys=True)
+            if corpus_name == "article" and settings.index_fingerprint() == base.index_fingerprint():
+                return str(base_index)
+            key = (corpus_name, fingerprint)
+            if key not in temp_indexes:
+                temp_indexes[key] = stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-eval-ablation-"))
+            return temp_indexes[key]
+
+        for label, settings in ablations(base):
+            if progress:
+                progress(label)
+            row = {"label": label, "settings": {k: getattr(settings, k) for k in
+                                                ("retrieval_mode", "use_answer_type_cues", "chunk_tokens")},
+                   "sets": {}}
+            if article_items:
+                rep = evaluate_items("article", article_items, article_corpus, settings,
+                                     index_for("article", settings), embedder)
+                row["sets"]["article"] = {"metrics": rep["metrics"], "counts": rep["counts"],
+                                          "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]}}
+            if fixture_items:
+                rep = evaluate_items("fixture", fixture_items, paths["fixture_corpus"], settings,
+                                     index_for("fixture", settings), embedder)
+                row["sets"]["fixture"] = {"metrics": rep["metrics"], "counts": rep["counts"],
+                                          "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]}}
+            if "squad" in sets and squad_path:
+                from .squad import run_squad
+
+                rep = run_squad(squad_path, settings, embedder, keep_items=False)
+                row["sets"]["squad"] = {"metrics": rep["metrics"], "counts": rep["counts"], "rows": rep["rows"]}
+            rows.append(row)
+    return {"rows": rows, "sets": list(sets)}

@@ -1,0 +1,141 @@
+"""Metric functions: pure, small and tested on hand-made cases (tests/test_eval.py).
+
+SQuAD normalisation and token F1 follow the official SQuAD v2.0 evaluation script:
+lower-case, drop ASCII punctuation, drop the articles a/an/the, collapse whitespace.
+"""
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from typing import Iterable, Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCT = set(string.punctuation)
+_CITATION_MARK = re.compile(r"\s*\[\d+\]")
+
+
+def normalize_answer(s: str) -> str:
+    """The SQuAD normalisation: lower, remove punctuation, remove articles, fix whitespace."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCT)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
+
+
+def strip_citation_marks(text: str) -> str:
+    """'Quote one. [1] Quote two. [2]' -> 'Quote one. Quote two.' (markers would add stray numbers)."""
+    return _CITATION_MARK.sub("", text)
+
+
+def contains_answer(text: str, golds: Iterable[str]) -> bool:
+    """Some SQuAD-normalised gold answer occurs in the normalised text, on token boundaries."""
+    hay = f" {normalize_answer(strip_citation_marks(text))} "
+    for gold in golds:
+        g = normalize_answer(gold)
+        if g and f" {g} " in hay:
+            return True
+    return False
+
+
+def f1_score(prediction: str, gold: str) -> float:
+    """Token F1 between two strings after SQuAD normalisation (1.0 when both normalise to nothing)."""
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)
+    common = Counter(pred_tokens) & Counter(gold_tokens)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision = same / len(pred_tokens)
+    recall = same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def max_f1(prediction: str, golds: Iterable[str]) -> float:
+    return max((f1_score(prediction, g) for g in golds), default=0.0)
+
+
+# ---- evidence ---------------------------------------------------------------------------------
+def squash(text: str) -> str:
+    """Whitespace-insensitive form used to compare quotes, passages and evidence sentences."""
+    return " ".join(text.split())
+
+
+def quotes_evidence(quote: str, evidence: str) -> bool:
+    """A citation quote counts for an evidence sentence when it equals or contains it."""
+    e = squash(evidence)
+    return bool(e) and e in squash(quote)
+
+
+def evidence_quoted(quotes: Sequence[str], evidence: Sequence[str], need_all: bool = False) -> bool:
+    """Some (or, with need_all, every) evidence sentence is quoted by some quote."""
+    if not evidence:
+        return False
+    hits = [any(quotes_evidence(q, e) for q in quotes) for e in evidence]
+    return all(hits) if need_all else any(hits)
+
+
+def first_hit_rank(passage_texts: Sequence[str], evidence: Sequence[str]) -> int | None:
+    """1-based rank of the first passage containing a gold evidence sentence, or None."""
+    wanted = [squash(e) for e in evidence if e.strip()]
+    for rank, text in enumerate(passage_texts, 1):
+        t = squash(text)
+        if any(e in t for e in wanted):
+            return rank
+    return None
+
+
+def hit_at_k(ranks: Sequence[int | None], k: int) -> float:
+    """Share of items whose first relevant passage is in the top k (None = not retrieved)."""
+    if not ranks:
+        return 0.0
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def mean_reciprocal_rank(ranks: Sequence[int | None]) -> float:
+    if not ranks:
+        return 0.0
+    return sum(1.0 / r for r in ranks if r) / len(ranks)
+
+
+# ---- abstention -------------------------------------------------------------------------------
+def abstention_scores(answerable: Sequence[bool], abstained: Sequence[bool]) -> dict[str, float | None]:
+    """Precision and recall of 'not answerable' (the positive class), and answerable questions wrongly refused.
+
+    Precision is None when nothing was refused; recall is None when every question is answerable.
+    """
+    if len(answerable) != len(abstained):
+        raise ValueError("answerable and abstained must have the same length")
+    tp = sum(1 for a, r in zip(answerable, abstained) if not a and r)
+    fp = sum(1 for a, r in zip(answerable, abstained) if a and r)
+    fn = sum(1 for a, r in zip(answerable, abstained) if not a and not r)
+    n_answerable = sum(1 for a in answerable if a)
+    return {
+        "abstain_precision": tp / (tp + fp) if tp + fp else None,
+        "abstain_recall": tp / (tp + fn) if tp + fn else None,
+        "wrongly_refused": fp / n_answerable if n_answerable else None,
+    }
+
+
+# ---- latency ------------------------------------------------------------------------------------
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), q in [0, 100]."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def rate(flags: Iterable[bool]) -> float | None:
+    flags = list(flags)
+    return sum(1 for f in flags if f) / len(flags) if flags else None
+
+
+def mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,272 @@
+"""Markdown tables, the JSON report and the PNG bar chart."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# (key, label, article target or None)
+SET_ROWS = (
+    ("hit_at_1", "retrieval hit@1", None),
+    ("hit_at_3", "retrieval hit@3", ">= 1.0"),
+    ("hit_at_5", "retrieval hit@5", None),
+    ("mrr", "retrieval MRR", None),
+    ("evidence_accuracy", "evidence accuracy", ">= 0.9"),
+    ("evidence_accuracy_strict", "evidence accuracy, all sentences quoted", None),
+    ("answer_containment", "short-answer containment", ">= 0.9"),
+    ("token_f1", "token F1 (quotes vs gold)", None),
+    ("exact_quote_rate", "exact-quote rate", "= 1.0"),
+    ("abstain_precision", "abstention precision", ">= 0.85"),
+    ("abstain_recall", "abstention recall", ">= 0.85"),
+    ("wrongly_refused", "answerable wrongly refused", None),
+    ("latency_p50_ms", "latency p50 (ms)", "< 15"),
+    ("latency_p95_ms", "latency p95 (ms)", None),
+    ("load_seconds", "load time (s)", None),
+)
+SQUAD_COLUMNS = (
+    ("answerable_accuracy", "answerable sentence accuracy"),
+    ("abstain_precision", "abstention precision"),
+    ("abstain_recall", "abstention recall"),
+    ("overall_accuracy", "overall accuracy"),
+)
+SQUAD_TARGETS = {"answerable_accuracy": ">= 0.80", "overall_accuracy": ">= 0.65"}
+COMPARE_COLUMNS = (
+    ("hit_at_1", "hit@1"), ("hit_at_3", "hit@3"), ("mrr", "MRR"), ("evidence_accuracy", "evidence"),
+    ("answer_containment", "contains"), ("token_f1", "F1"), ("abstain_precision", "abst P"),
+    ("abstain_recall", "abst R"), ("wrongly_refused", "refused ans."), ("latency_p50_ms", "p50 ms"),
+)
+LOWER_IS_BETTER = {"wrongly_refused", "latency_p50_ms", "latency_p95_ms", "load_seconds"}
+
+
+def fmt(value, key: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key.endswith("_ms"):
+        return f"{value:.1f}"
+    if key == "load_seconds":
+        return f"{value:.2f}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _meets(value, target: str | None) -> str:
+    if target is None or value is None:
+        return ""
+    op, num = target.split()
+    num = float(num)
+    ok = {">=": value >= num - 1e-9, "=": abs(value - num) < 1e-9, "<": value < num}[op]
+    return " ✓" if ok else " ✗"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def sets_table(report: dict) -> str:
+    sets = [s for s in ("article", "fixture") if s in report.get("sets", {})]
+    if not sets:
+        return ""
+    header = ["metric"] + [f"{s} set" for s in sets] + (["article target"] if "article" in sets else [])
+    rows = []
+    for key, label, target in SET_ROWS:
+        row = [label]
+        for s in sets:
+            value = report["sets"][s]["metrics"].get(key)
+            row.append(fmt(value, key) + (_meets(value, target) if s == "article" else ""))
+        if "article" in sets:
+            row.append(target or "")
+        rows.append(row)
+    counts = " · ".join(
+        f"{s}: {c['items']} questions ({c['answerable']} answerable, {c['unanswerable']} not)"
+        for s in sets for c in [report["sets"][s]["counts"]])
+    return _table(header, rows) + f"\n\n{counts}"
+
+
+def squad_table(section: dict) -> str:
+    header = ["", *[label for _, label in SQUAD_COLUMNS]]
+    from .squad import ROW_LABELS
+
+    rows = []
+    for name, label in ROW_LABELS.items():
+        row = section["rows"][name]
+        cells = [label]
+        for key, _ in SQUAD_COLUMNS:
+            cells.append(fmt(row.get(key), key) + (_meets(row.get(key), SQUAD_TARGETS.get(key)) if name == "engine" else ""))
+        rows.append(cells)
+    c = section["counts"]
+    eng = section["rows"]["engine"]
+    note = (f"{c['articles']} articles, {c['paragraphs']} paragraphs, {c['questions']} questions "
+            f"({c['answerable']} answerable, {c['unanswerable']} not); engine latency p50 "
+            f"{fmt(eng.get('latency_p50_ms'), '_ms')} ms, p95 {fmt(eng.get('latency_p95_ms'), '_ms')} ms, "
+            f"exact-quote rate {fmt(eng.get('exact_quote_rate'))}; targets: answerable ≥ 0.80, overall ≥ 0.65")
+    return _table(header, rows) + "\n\n" + note
+
+
+def compare_table(result: dict) -> str:
+    out = []
+    rows = result["rows"]
+    plain = [s for s in ("article", "fixture") if any(s in r["sets"] for r in rows)]
+    if plain:
+        header = ["configuration", "set", *[label for _, label in COMPARE_COLUMNS]]
+        best = {}
+        for s in plain:
+            for key, _ in COMPARE_COLUMNS:
+                values = [r["sets"][s]["metrics"].get(key) for r in rows if s in r["sets"]]
+                values = [v for v in values if v is not None]
+                if values:
+                    best[(s, key)] = min(values) if key in LOWER_IS_BETTER else max(values)
+        table_rows = []
+        for s in plain:
+            for r in rows:
+                if s not in r["sets"]:
+                    continue
+                m = r["sets"][s]["metrics"]
+                cells = [r["label"], s]
+                for key, _ in COMPARE_COLUMNS:
+                    text = fmt(m.get(key), key)
+                    if m.get(key) is not None and key != "latency_p50_ms" and m.get(key) == best.get((s, key)):
+                        text = f"**{text}**"
+                    cells.append(text)
+                table_rows.append(cells)
+        out.append(_table(header, table_rows))
+    if any("squad" in r["sets"] for r in rows):
+        header = ["configuration", *[label for _, label in SQUAD_COLUMNS]]
+        table_rows = []
+        for r in rows:
+            if "squad" in r["sets"]:
+                m = r["sets"]["squad"]["metrics"]
+                table_rows.append([r["label"], *[fmt(m.get(k), k) for k, _ in SQUAD_COLUMNS]])
+        out.append("SQuAD sample:\n\n" + _table(header, table_rows))
+    out.append("Best value per set and column in bold (latency not marked).")
+    return "\n\n".join(out)
+
+
+def failures_text(report: dict, limit: int = 200) -> str:
+    lines = []
+    for name, section in report.get("sets", {}).items():
+        for rec in section.get("items", []):
+            if rec.get("problems"):
+                answer = " ".join(rec["answer"].split())
+                if len(answer) > 160:
+                    answer = answer[:157] + "..."
+                hist = f" (after: {' / '.join(rec['history'])})" if rec.get("history") else ""
+                lines.append(f"{name} {rec['id']} [{', '.join(rec['problems'])}] conf {rec['confidence']:.2f} "
+                             f"{rec['question']}{hist}\n    -> {answer}")
+    return "\n".join(lines[:limit])
+
+
+def markdown(report: dict) -> str:
+    parts = []
+    if any(s in report.get("sets", {}) for s in ("article", "fixture")):
+        parts.append("### Eval sets\n\n" + sets_table(report))
+    if "squad" in report.get("sets", {}):
+        parts.append("### SQuAD v2.0 sample\n\n" + squad_table(report["sets"]["squad"]))
+    if report.get("compare"):
+        parts.append("### Ablations\n\n" + compare_table(report["compare"]))
+    if report.get("model_load_seconds") is not None:
+        parts.append(f"Model load (first query, once per process): {report['model_load_seconds']:.2f} s.")
+    return "\n\n".join(parts)
+
+
+def write_json(report: dict, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+PLOT_METRICS = (
+    ("hit_at_1", "hit@1"), ("hit_at_3", "hit@3"), ("mrr", "MRR"), ("evidence_accuracy", "evidence"),
+    ("answer_containment", "contains"), ("token_f1", "F1"), ("exact_quote_rate", "exact quote"),
+    ("abstain_precision", "abst. P"), ("abstain_recall", "abst. R"),
+)
+
+
+def plot(report: dict, path: str | Path) -> Path:
+    """A PNG bar chart: the rate metrics per eval set, and the SQuAD rows when present."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = [s for s in ("article", "fixture") if s in report.get("sets", {})]
+    has_squad = "squad" in report.get("sets", {})
+    panels = (1 if sets else 0) + (1 if has_squad else 0)
+    if panels == 0:
+        raise ValueError("nothing to plot: the report has no sets")
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels if panels > 1 else 9, 4.2), squeeze=False)
+    axes = list(axes[0])
+    if sets:
+        ax = axes.pop(0)
+        width = 0.8 / len(sets)
+        for i, s in enumerate(sets):
+            m = report["sets"][s]["metrics"]
+            values = [m.get(k) or 0.0 for k, _ in PLOT_METRICS]
+            xs = [x + (i - (len(sets) - 1) / 2) * width for x in range(len(PLOT_METRICS))]
+            ax.bar(xs, values, width, label=f"{s} set")
+        ax.set_xticks(range(len(PLOT_METRICS)), [label for _, label in PLOT_METRICS], rotation=30, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_title("Eval sets")
+        ax.legend(loc="lower left")
+        ax.grid(axis="y", alpha=0.3)
+    if has_squad:
+        from .squad import ROW_LABELS
+
+        ax = axes.pop(0)
+        rows = report["sets"]["squad"]["rows"]
+        names = list(ROW_LABELS)
+        width = 0.8 / len(names)
+        for i, name in enumerate(names):
+            values = [rows[name].get(k) or 0.0 for k, _ in SQUAD_COLUMNS]
+            xs = [x + (i - (len(names) - 1) / 2) * width for x in range(len(SQUAD_COLUMNS))]
+            ax.bar(xs, values, width, label=ROW_LABELS[name])
+        ax.set_xticks(range(len(SQUAD_COLUMNS)), ["answerable acc.", "abst. P", "abst. R", "overall acc."])
+        ax.set_ylim(0, 1.05)
+        ax.set_title("SQuAD v2.0 sample (626 questions)" if report["sets"]["squad"]["counts"]["questions"] == 626
+                     else "SQuAD-format set")
+        ax.legend(loc="lower left", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---- README blocks ---------------------------------------------------------------------------------
+def provenance(report: dict) -> str:
+    threads = report.get("torch_threads")
+    return (f"_Measured {report.get('generated', '?')} at commit `{report.get('commit') or '?'}`"
+            f"{f', torch threads {threads}' if threads else ''}; model load {fmt(report.get('model_load_seconds'))} s._")
+
+
+def readme_blocks(report: dict) -> dict[str, str]:
+    """The README sections this report can refresh (only those that were run)."""
+    blocks = {}
+    if any(s in report.get("sets", {}) for s in ("article", "fixture")):
+        blocks["sets"] = sets_table(report) + "\n\n" + provenance(report)
+    if "squad" in report.get("sets", {}):
+        blocks["squad"] = squad_table(report["sets"]["squad"]) + "\n\n" + provenance(report)
+    if report.get("compare"):
+        blocks["compare"] = compare_table(report["compare"]) + "\n\n" + provenance(report)
+    return blocks
+
+
+def update_readme(path: str | Path, report: dict) -> list[str]:
+    """Replace the text between `<!-- eval:NAME -->` and `<!-- /eval:NAME -->`; returns the names replaced."""
+    import re
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    done = []
+    for name, body in readme_blocks(report).items():
+        pattern = re.compile(rf"(<!-- eval:{name} -->\n).*?(\n<!-- /eval:{name} -->)", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text, count=1)
+            done.append(name)
+    path.write_text(text, encoding="utf-8")
+    return done
