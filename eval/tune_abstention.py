@@ -4,7 +4,9 @@
 
 Features are the `Answer.signals` the composer reports for every question. A logistic
 regression separates answerable from unanswerable items; the threshold maximises accuracy of
-the answer/abstain decision (answerable items count only when the answer quotes gold evidence).
+the utility of the answer/abstain decision: +1 for an answer that quotes gold evidence or a
+correct abstention, 0 for refusing an answerable question, -0.5 (--wrong-cost) for a wrong quote (answering an
+unanswerable question, or quoting the wrong sentence): a wrong quote is worse than "don't know".
 The SQuAD sample is deliberately not used here: it is the held-out check (`rag eval --squad`).
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FEATURES = ("cosine", "coverage", "type_match", "type_any", "missing_rare", "window_missing")
+FEATURES = ("cosine", "coverage", "type_match", "type_any", "missing_rare", "window_missing", "document_match")
 
 
 def collect(assistant, items):
@@ -36,6 +38,8 @@ def collect(assistant, items):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--wrong-cost", type=float, default=0.5,
+                        help="how much worse a wrong quote is than a refusal (0: only accuracy counts)")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -54,6 +58,12 @@ def main() -> int:
     y = np.array([r[1] for r in rows])
     hit = np.array([r[2] for r in rows])
 
+    def utility(p: np.ndarray, threshold: float, y=y, hit=hit) -> float:
+        answered = p >= threshold
+        good = np.where(y, answered & hit, ~answered)
+        wrong = answered & ~(y & hit)
+        return float(good.mean() - args.wrong_cost * wrong.mean())
+
     def decision_accuracy(p: np.ndarray, threshold: float) -> float:
         answered = p >= threshold
         return float(np.where(y, answered & hit, ~answered).mean())
@@ -64,13 +74,12 @@ def main() -> int:
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
         model = LogisticRegression(C=args.C, max_iter=5000).fit(X[train], y[train])
         p_train = model.predict_proba(X[train])[:, 1]
-        answered_acc = lambda t: float(np.where(y[train], (p_train >= t) & hit[train], p_train < t).mean())
-        t = max(grid, key=answered_acc)
+        t = max(grid, key=lambda t: utility(p_train, t, y[train], hit[train]))
         p_test = model.predict_proba(X[test])[:, 1]
         cv_scores.append(float(np.where(y[test], (p_test >= t) & hit[test], p_test < t).mean()))
     model = LogisticRegression(C=args.C, max_iter=5000).fit(X, y)
     p = model.predict_proba(X)[:, 1]
-    threshold = float(max(grid, key=lambda t: decision_accuracy(p, t)))
+    threshold = float(max(grid, key=lambda t: utility(p, t)))
     answered = p >= threshold
     abstained = ~answered
     precision = float((abstained & ~y).sum() / max(1, abstained.sum()))
@@ -81,6 +90,9 @@ def main() -> int:
         "items": int(len(y)), "unanswerable": int((~y).sum()),
         "always_abstain": round(float((~y).mean()), 3),
         "decision_accuracy_in_sample": round(decision_accuracy(p, threshold), 3),
+        "utility_in_sample": round(utility(p, threshold), 3),
+        "answered_with_gold_evidence": round(float((answered & hit)[y].mean()), 3),
+        "wrong_quotes": round(float((answered & ~(y & hit)).mean()), 3),
         "decision_accuracy_5fold_cv": round(float(np.mean(cv_scores)), 3),
         "abstention_precision": round(precision, 3), "abstention_recall": round(recall, 3),
         "abstain_threshold": round(threshold, 3), "confidence_weights": weights,

@@ -11,10 +11,10 @@ from .tokens import count_tokens
 
 # How a metadata line is phrased for search; the quote shown to users is always the line itself.
 METADATA_PHRASES = {
-    "author": "This article was written by {v}; {v} is the author, writer and reporter.",
-    "byline": "Byline: the article is by {v}, the reporter.",
-    "publisher": "The article was published by {v}, the newspaper, publication and news outlet.",
-    "published": "The article was published on {v}, its publication date and time.",
+    "author": "This article was written by {v}; {v} wrote it and is its author, writer and reporter.",
+    "byline": "Byline: the article is by {v}, the reporter who wrote it, with contact e-mail.",
+    "publisher": "The article was published by {v}, the newspaper, publication, news outlet and source that ran it.",
+    "published": "The article was published, posted and released on {v}, its publication date and time.",
     "date": "The document is dated {v}, its publication date.",
     "updated": "The article was last updated on {v}, its update date and time.",
     "title": "The title and headline of the article is: {v}.",

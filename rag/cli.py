@@ -50,6 +50,10 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def cmd_ask(args) -> int:
+    from .question import validate_question
+    from .settings import Settings
+
+    validate_question(args.question, Settings().max_question_chars)  # fail fast, before loading the model
     assistant = _load(args)
     answer = assistant.ask(args.question, history=args.history or None, top_k=args.top_k)
     _print_answer(answer, args.json)
@@ -107,8 +111,13 @@ def cmd_chat(args) -> int:
 def cmd_serve(args) -> int:
     from ui.app import serve
 
+    from .settings import Settings
+
+    settings = None
+    if args.settings:
+        settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
     serve(host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index,
-          feedback_path=args.feedback)
+          feedback_path=args.feedback, settings=settings)
     return 0
 
 

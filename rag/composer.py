@@ -53,6 +53,7 @@ class SentenceTable:
         self.n = max(1, len(self.terms))
         self.idf = {t: math.log((self.n + 1) / (c + 0.5)) for t, c in df.items()}
         self.unseen_idf = math.log((self.n + 1) / 0.5)
+        self.max_idf = max(self.idf.values(), default=1.0) or 1.0
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unseen_idf)
@@ -92,12 +93,13 @@ def answer_signals(question: Question, cands: list[Candidate], table: SentenceTa
     """What the confidence model sees: how well the best sentence matches, and what the corpus lacks."""
     if not cands:
         return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "type_any": -1.0,
-                "missing_rare": missing_rare, "window_missing": 1.0}
+                "missing_rare": missing_rare, "window_missing": 1.0, "document_match": 0.0}
     best = cands[0]
     typed = settings.use_answer_type_cues and question.expected_type is not None
     q_terms = list(dict.fromkeys(terms(question.text)))
     window = _window_terms(table, best.sentence)
-    absent = [table.weight(t) for t in q_terms if t not in window]
+    # Corpus words of the question that the best sentence's neighbourhood lacks (unseen words are missing_rare's).
+    absent = [table.weight(t) for t in q_terms if t in table.idf and t not in window]
     return {
         "bias": 1.0,
         "cosine": best.cosine,
@@ -105,7 +107,9 @@ def answer_signals(question: Question, cands: list[Candidate], table: SentenceTa
         "type_match": best.type_match,
         "type_any": (1.0 if any(c.type_match > 0 for c in cands[:3]) else -1.0) if typed else 0.0,
         "missing_rare": missing_rare,
-        "window_missing": max(absent, default=0.0) / table.unseen_idf,
+        "window_missing": max(absent, default=0.0) / table.max_idf,
+        # a question about the document itself, answered by its metadata or title lines
+        "document_match": 1.0 if DOCUMENT_QUESTION.search(question.text) and best.sentence.kind != "body" else 0.0,
     }
 
 

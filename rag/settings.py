@@ -47,14 +47,17 @@ class Settings:
     use_answer_type_cues: bool = True
     max_answer_sentences: int = 3
     extra_sentence_margin: float = 0.08
-    abstain_threshold: float = 0.5
-    # abstention model: logistic weights over composer features (fitted by `rag eval --tune`)
+    abstain_threshold: float = 0.73
+    # abstention model: logistic weights over Answer.signals, fitted by eval/tune_abstention.py
     confidence_weights: tuple[tuple[str, float], ...] = (
-        ("bias", -6.0),
-        ("cosine", 7.0),
-        ("coverage", 4.0),
-        ("type_match", 1.0),
-        ("missing_rare", -1.5),
+        ("bias", 0.509),
+        ("cosine", 0.997),
+        ("coverage", 1.144),
+        ("type_match", 0.602),
+        ("type_any", -0.69),
+        ("missing_rare", -0.921),
+        ("window_missing", -0.18),
+        ("document_match", 0.85),
     )
     # input limits
     max_question_chars: int = 1000

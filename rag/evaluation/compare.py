@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from pathlib import Path
 from typing import Sequence
 
 from .datasets import default_paths, load_jsonl
@@ -45,14 +44,15 @@ def run_compare(base=None, sets: Sequence[str] = ("article", "fixture"), corpus_
     article_items = load_jsonl(paths["article_set"]) if "article" in sets else []
     fixture_items = load_jsonl(paths["fixture_set"]) if "fixture" in sets else []
     article_corpus = corpus_dir or default_dir("corpus")
-    base_index = index_dir or default_dir("index")
+    base_index = index_dir or (None if corpus_dir else default_dir("index"))
     rows = []
     with contextlib.ExitStack() as stack:
         temp_indexes: dict[tuple[str, str], str] = {}
 
         def index_for(corpus_name: str, settings) -> str:
             fingerprint = json.dumps(settings.index_fingerprint(), sort_keys=True)
-            if corpus_name == "article" and settings.index_fingerprint() == base.index_fingerprint():
+            if corpus_name == "article" and base_index is not None and \
+                    settings.index_fingerprint() == base.index_fingerprint():
                 return str(base_index)
             key = (corpus_name, fingerprint)
             if key not in temp_indexes:

@@ -86,6 +86,18 @@ def sets_table(report: dict) -> str:
     return _table(header, rows) + f"\n\n{counts}"
 
 
+def tag_table(report: dict) -> str:
+    """Rows: set/tag; where the misses are (paraphrases, follow-ups, metadata, unanswerable kinds)."""
+    rows = []
+    for name in ("article", "fixture"):
+        for tag, m in report.get("sets", {}).get(name, {}).get("by_tag", {}).items():
+            rows.append([name, tag, str(m["items"]), fmt(m["hit_at_3"]), fmt(m["evidence_accuracy"]),
+                         fmt(m["answer_containment"]), fmt(m["refused"])])
+    if not rows:
+        return ""
+    return _table(["set", "tag", "items", "hit@3", "evidence", "contains", "refused"], rows)
+
+
 def squad_table(section: dict) -> str:
     header = ["", *[label for _, label in SQUAD_COLUMNS]]
     from .squad import ROW_LABELS
@@ -142,7 +154,35 @@ def compare_table(result: dict) -> str:
                 table_rows.append([r["label"], *[fmt(m.get(k), k) for k, _ in SQUAD_COLUMNS]])
         out.append("SQuAD sample:\n\n" + _table(header, table_rows))
     out.append("Best value per set and column in bold (latency not marked).")
+    verdict = compare_verdict(result)
+    if verdict:
+        out.append("\n".join(f"- {line}" for line in verdict))
     return "\n\n".join(out)
+
+
+VERDICT_METRICS = ("hit_at_3", "mrr", "evidence_accuracy", "answer_containment", "abstain_precision",
+                   "abstain_recall", "answerable_accuracy", "overall_accuracy")
+
+
+def compare_verdict(result: dict) -> list[str]:
+    """Where an ablation beats the defaults (first row) on a quality metric, by more than 0.005."""
+    rows = result.get("rows", [])
+    if len(rows) < 2:
+        return []
+    default, lines = rows[0], []
+    for s in ("article", "fixture", "squad"):
+        if s not in default["sets"]:
+            continue
+        base = default["sets"][s]["metrics"]
+        wins = []
+        for r in rows[1:]:
+            m = r["sets"].get(s, {}).get("metrics", {})
+            for key in VERDICT_METRICS:
+                if m.get(key) is not None and base.get(key) is not None and m[key] > base[key] + 0.005:
+                    wins.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])})")
+        lines.append(f"{s}: " + ("the defaults are best or tied on every quality column" if not wins
+                                 else "beats the defaults: " + "; ".join(wins)))
+    return lines
 
 
 def failures_text(report: dict, limit: int = 200) -> str:
@@ -163,6 +203,9 @@ def markdown(report: dict) -> str:
     parts = []
     if any(s in report.get("sets", {}) for s in ("article", "fixture")):
         parts.append("### Eval sets\n\n" + sets_table(report))
+        tags = tag_table(report)
+        if tags:
+            parts.append("By tag (refused = share refused; the right answer for unanswerable-* tags):\n\n" + tags)
     if "squad" in report.get("sets", {}):
         parts.append("### SQuAD v2.0 sample\n\n" + squad_table(report["sets"]["squad"]))
     if report.get("compare"):
@@ -241,7 +284,8 @@ def plot(report: dict, path: str | Path) -> Path:
 def provenance(report: dict) -> str:
     threads = report.get("torch_threads")
     return (f"_Measured {report.get('generated', '?')} at commit `{report.get('commit') or '?'}`"
-            f"{f', torch threads {threads}' if threads else ''}; model load {fmt(report.get('model_load_seconds'))} s._")
+            f"{f', torch threads {threads}' if threads else ''}; model load "
+            f"{fmt(report.get('model_load_seconds'), 'load_seconds')} s._")
 
 
 def readme_blocks(report: dict) -> dict[str, str]:
@@ -249,6 +293,8 @@ def readme_blocks(report: dict) -> dict[str, str]:
     blocks = {}
     if any(s in report.get("sets", {}) for s in ("article", "fixture")):
         blocks["sets"] = sets_table(report) + "\n\n" + provenance(report)
+        if tag_table(report):
+            blocks["tags"] = tag_table(report)
     if "squad" in report.get("sets", {}):
         blocks["squad"] = squad_table(report["sets"]["squad"]) + "\n\n" + provenance(report)
     if report.get("compare"):

@@ -176,6 +176,23 @@ def counts(records: Sequence[dict]) -> dict:
     }
 
 
+def by_tag(records: Sequence[dict]) -> dict[str, dict]:
+    """Per tag: how many, and the answer/abstention rates (answerable tags) or the refusal rate (unanswerable)."""
+    tags = sorted({t for r in records for t in r["tags"]})
+    out = {}
+    for tag in tags:
+        rs = [r for r in records if tag in r["tags"]]
+        ans = [r for r in rs if r["answerable"]]
+        out[tag] = {
+            "items": len(rs),
+            "evidence_accuracy": M.rate(r["answered"] and r["evidence_ok"] for r in ans),
+            "answer_containment": M.rate(r["answered"] and r["contains"] for r in ans),
+            "hit_at_3": M.hit_at_k([r["rank"] for r in ans], 3) if ans else None,
+            "refused": M.rate(not r["answered"] for r in rs),
+        }
+    return out
+
+
 def evaluate_items(name: str, items: Sequence[EvalItem], corpus_dir: str | Path, settings,
                    index_dir: str | Path | None = None, embedder=None, retrieval_mode: str | None = None) -> dict:
     """Load an Assistant over corpus_dir (temporary index unless index_dir) and evaluate items on it."""
@@ -190,6 +207,7 @@ def evaluate_items(name: str, items: Sequence[EvalItem], corpus_dir: str | Path,
         "index_action": action,
         "metrics": summarise(records, load_seconds),
         "counts": counts(records),
+        "by_tag": by_tag(records),
         "items": records,
     }
 
@@ -206,9 +224,10 @@ def evaluate_default_sets(settings=None, sets: Sequence[str] = ("article", "fixt
     report = {"sets": {}}
     if "article" in sets:
         items = load_jsonl(article_path or paths["article_set"])
+        # another corpus without an index folder gets a temporary index, never ./index
+        article_index = index_dir or (None if corpus_dir else default_dir("index"))
         report["sets"]["article"] = evaluate_items(
-            "article", items, corpus_dir or default_dir("corpus"), settings,
-            index_dir or default_dir("index"), embedder)
+            "article", items, corpus_dir or default_dir("corpus"), settings, article_index, embedder)
     if "fixture" in sets:
         items = load_jsonl(fixture_path or paths["fixture_set"])
         report["sets"]["fixture"] = evaluate_items(

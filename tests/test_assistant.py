@@ -1,0 +1,146 @@
+"""The Python API end to end on the real model and index: answers, citations, abstention, input errors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, DocumentError, EmptyQuestionError, InvalidQuestionError, QuestionTooLongError, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = "yoon-biotech-cluster-2023-06-01.md"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def assert_verifiable(assistant: Assistant, answer) -> None:
+    for c in [*answer.citations, *answer.related]:
+        assert assistant.documents[c.doc_id].text[c.start:c.end] == c.quote
+        assert c.location == f"{c.doc_id}#char={c.start},{c.end}"
+    for p in answer.passages:
+        assert assistant.documents[p.doc_id].text[p.start:p.end] == p.text
+
+
+def test_where_was_the_meeting_held(corpus_assistant):
+    answer = corpus_assistant.ask("Where was the fifth export strategy meeting held?")
+    assert answer.answered
+    assert "Seoul Startup Hub M+" in answer.citations[0].quote
+    assert answer.text.startswith(answer.citations[0].quote) and "[1]" in answer.text
+    assert answer.citations[0].doc_id == ARTICLE and answer.citations[0].number == 1
+    assert_verifiable(corpus_assistant, answer)
+
+
+@pytest.mark.parametrize("question", [
+    "How much money will Korea invest?",
+    "Who is the health minister?",
+    "What is the capital of France?",
+])
+def test_abstains_when_the_source_does_not_say(corpus_assistant, question):
+    answer = corpus_assistant.ask(question)
+    assert not answer.answered
+    assert answer.citations == [] and "don't say" in answer.text
+    assert answer.related and answer.passages  # the closest passages are still offered
+    assert_verifiable(corpus_assistant, answer)
+
+
+@pytest.mark.parametrize("question, line", [
+    ("Who wrote the article?", "author: Sarah Kim"),
+    ("When was it published?", "published: 01 Jun. 2023, 16:45"),
+])
+def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, line):
+    answer = corpus_assistant.ask(question)
+    assert answer.answered
+    quotes = [c.quote for c in answer.citations]
+    assert line in quotes or (line.startswith("published") and "Published: 01 Jun. 2023, 16:45" in quotes)
+    assert_verifiable(corpus_assistant, answer)
+
+
+def test_follow_up_uses_the_conversation(corpus_assistant):
+    followed = corpus_assistant.ask("Where did he give an address?", history=["What did President Yoon do in the U.S.?"])
+    assert followed.answered
+    assert any("Harvard University" in c.quote for c in followed.citations)
+    vague = corpus_assistant.ask("Which university did he visit?", history=["Tell me about Yoon's trip to the U.S."])
+    assert "Massachusetts Institute of Technology" in (vague.citations or vague.related)[0].quote
+
+
+def test_every_citation_is_verbatim_over_the_eval_sets(corpus_assistant, embedder, tmp_path):
+    items = read_jsonl(ROOT / "eval" / "article_qa.jsonl")
+    answered = 0
+    for item in items:
+        answer = corpus_assistant.ask(item["question"], history=item.get("history") or None)
+        assert_verifiable(corpus_assistant, answer)
+        answered += answer.answered
+        assert len(answer.citations) <= Settings().max_answer_sentences
+    assert answered > len(items) // 2
+    fixture = Assistant.load(corpus_dir=ROOT / "tests/fixtures/docs", index_dir=tmp_path, embedder=embedder)
+    for item in read_jsonl(ROOT / "eval" / "fixture_qa.jsonl"):
+        assert_verifiable(fixture, fixture.ask(item["question"], history=item.get("history") or None))
+
+
+def test_answer_is_json_serialisable(corpus_assistant):
+    data = json.loads(json.dumps(corpus_assistant.ask("Who did Yoon meet in April?").to_dict()))
+    assert set(data) >= {"text", "answered", "confidence", "citations", "passages", "related"}
+    assert 0.0 <= data["confidence"] <= 1.0
+
+
+def test_top_k_controls_passages(corpus_assistant):
+    assert len(corpus_assistant.ask("What is the bio alliance?", top_k=1).passages) == 1
+    assert len(corpus_assistant.ask("What is the bio alliance?", top_k=6).passages) == 6
+
+
+@pytest.mark.parametrize("question, error", [
+    ("", EmptyQuestionError),
+    ("   \n\t ", EmptyQuestionError),
+    ("?!...", EmptyQuestionError),
+    ("🧬🏙️?", EmptyQuestionError),
+    ("x" * 1001, QuestionTooLongError),
+    (None, InvalidQuestionError),
+    (42, InvalidQuestionError),
+    (["Who?"], InvalidQuestionError),
+])
+def test_bad_questions_raise_specific_value_errors(corpus_assistant, question, error):
+    with pytest.raises(error) as info:
+        corpus_assistant.ask(question)
+    assert isinstance(info.value, ValueError) and str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"top_k": 0}, "top_k"), ({"top_k": "3"}, "top_k"),
+                                           ({"history": "Who?"}, "history"), ({"history": [1]}, "history")])
+def test_bad_arguments_name_the_argument(corpus_assistant, kwargs, name):
+    with pytest.raises(InvalidQuestionError, match=name):
+        corpus_assistant.ask("Who is Yoon?", **kwargs)
+
+
+@pytest.mark.parametrize("question", ["<script>alert(1)</script> who?", "바이오 클러스터는 어디에 있나요?", "🧬 what is the bio alliance? 🏙️",
+                                      "Where\u0000 was the meeting?"])
+def test_odd_input_gets_an_answer_object(corpus_assistant, question):
+    answer = corpus_assistant.ask(question)
+    assert isinstance(answer.text, str)
+    assert_verifiable(corpus_assistant, answer)
+
+
+def test_add_documents_indexes_and_persists(fixture_corpus, tmp_path, embedder):
+    (fixture_corpus / "orchard.txt").unlink(missing_ok=True)
+    assistant = Assistant.load(corpus_dir=fixture_corpus, index_dir=tmp_path / "index", embedder=embedder)
+    new = tmp_path / "incoming" / "orchard.txt"
+    new.parent.mkdir()
+    new.write_text("Hillside Orchard\n\nThe Hillside Orchard grows 42 kinds of apple on 12 hectares.\n")
+    assert assistant.add_documents([new]) == ["orchard.txt"]
+    answer = assistant.ask("How many kinds of apple does the orchard grow?")
+    assert answer.answered and answer.citations[0].doc_id == "orchard.txt" and "42 kinds" in answer.citations[0].quote
+    assert (fixture_corpus / "orchard.txt").read_text() == new.read_text()
+    reloaded = Assistant.load(corpus_dir=fixture_corpus, index_dir=tmp_path / "index", embedder=embedder)
+    assert reloaded.build_info["action"] == "loaded" and "orchard.txt" in reloaded.documents
+
+
+def test_add_documents_rejects_bad_files_without_changing_anything(fixture_corpus, tmp_path, embedder):
+    assistant = Assistant.load(corpus_dir=fixture_corpus, index_dir=tmp_path / "index", embedder=embedder)
+    before = set(assistant.documents)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00broken")
+    with pytest.raises(DocumentError, match="bad.txt"):
+        assistant.add_documents([bad])
+    assert set(assistant.documents) == before
