@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        return 0
     except (RagError, ValueError, OSError) as exc:
         if args.verbose:
             raise

@@ -162,9 +162,10 @@ def score_candidates(question: Question, query_vector: np.ndarray, passages: lis
 def _select(cands: list[Candidate], store: IndexStore, settings: Settings) -> list[Candidate]:
     """The best sentence, near-ties of the same kind, and the sentence any of them leans on."""
     best = cands[0]
-    limit = settings.max_answer_sentences
-    close = [c for c in cands[1:] if c.score >= best.score - settings.extra_sentence_margin
-             and c.sentence.kind == best.sentence.kind]
+    # A metadata answer is one field, or two that say the same (author and byline), never the whole header.
+    limit = min(2, settings.max_answer_sentences) if best.sentence.kind == "metadata" else settings.max_answer_sentences
+    margin = settings.extra_sentence_margin / (2 if best.sentence.kind == "metadata" else 1)
+    close = [c for c in cands[1:] if c.score >= best.score - margin and c.sentence.kind == best.sentence.kind]
     by_key = {(c.sentence.doc_id, c.sentence.index): c for c in cands}
     chosen: dict[tuple[str, int], Candidate] = {}
     for c in [best, *close]:

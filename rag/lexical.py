@@ -1,6 +1,8 @@
 """BM25 over chunk texts, via bm25s (sparse-matrix scoring, no Python loop over documents)."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .text_analysis import terms
@@ -10,6 +12,7 @@ class BM25Index:
     def __init__(self, texts: list[str]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
         corpus_terms = [terms(t) or ["\x00empty"] for t in texts]

@@ -46,15 +46,17 @@ def test_abstains_when_the_source_does_not_say(corpus_assistant, question):
     assert_verifiable(corpus_assistant, answer)
 
 
-@pytest.mark.parametrize("question, line", [
-    ("Who wrote the article?", "author: Sarah Kim"),
-    ("When was it published?", "published: 01 Jun. 2023, 16:45"),
+@pytest.mark.parametrize("question, expected", [
+    ("Who wrote the article?", "sarah kim"),
+    ("who is the author", "sarah kim"),
+    ("When was it published?", "01 jun. 2023, 16:45"),
+    ("Which outlet published this?", "korea joongang daily"),
 ])
-def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, line):
+def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expected):
     answer = corpus_assistant.ask(question)
     assert answer.answered
-    quotes = [c.quote for c in answer.citations]
-    assert line in quotes or (line.startswith("published") and "Published: 01 Jun. 2023, 16:45" in quotes)
+    assert any(expected in c.quote.lower() for c in answer.citations)
+    assert any(c.kind == "metadata" for c in answer.citations)
     assert_verifiable(corpus_assistant, answer)
 
 
