@@ -125,12 +125,11 @@ def score_candidates(question: Question, query_vector: np.ndarray, passages: lis
     total = sum(table.weight(t) for t in q_terms)
     missing = sum(table.weight(t) for t in q_terms if t not in table.idf)
     missing_rare = missing / total if total else 0.0
-    chunk_by_id = {c.chunk_id: c for c in store.chunks}
     seen: set[tuple[str, int]] = set()
     cands: list[Candidate] = []
     keys, owners = [], []
     for p in passages:
-        chunk = chunk_by_id[p.chunk_id]
+        chunk = store.chunk_by_id[p.chunk_id]
         for idx in range(chunk.first_sentence, chunk.last_sentence + 1):
             key = (chunk.doc_id, idx)
             if key in seen:
@@ -140,7 +139,7 @@ def score_candidates(question: Question, query_vector: np.ndarray, passages: lis
             owners.append(p.chunk_id)
     if not keys:
         return [], missing_rare
-    rows = np.concatenate([store.sentence_vector_rows(d, [i]) for d, i in keys])
+    rows = np.fromiter((store.sentence_row(d, i) for d, i in keys), dtype=np.int64, count=len(keys))
     cosines = store.sentence_vectors[rows] @ query_vector
     use_types = settings.use_answer_type_cues and question.expected_type is not None
     about_document = bool(DOCUMENT_QUESTION.search(question.text))
