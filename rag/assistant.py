@@ -66,11 +66,12 @@ class Assistant:
     @classmethod
     def load(cls, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
              settings: Settings | None = None, rebuild: bool = False, embedder: Embedder | None = None,
-             progress: Callable[[int, int], Callable[[int], None]] | None = None) -> "Assistant":
+             progress: Callable[[int, int], Callable[[int], None]] | None = None,
+             warm: bool = True) -> "Assistant":
         """Load documents and their index; build or update the index when missing, stale or corrupt.
 
-        `index_dir=None` keeps the index in memory only when `corpus_dir` is given explicitly
-        and no index folder is wanted: pass a path to persist it.
+        `warm=True` also loads the embedding model now, so the first question is as fast as the rest;
+        commands that never embed a question (`rag index`) pass False.
         """
         started = time.perf_counter()
         settings = settings or Settings()
@@ -82,8 +83,11 @@ class Assistant:
         if not loaded.documents:
             detail = "; ".join(str(e) for e in loaded.errors) or "no .txt, .md or .html files"
             raise CorpusError(f"no usable documents in {corpus_dir} ({detail})")
-        embedder = embedder or Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size)
+        embedder = embedder or Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size,
+                                        settings.query_threads)
         store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
+        if warm:
+            embedder.encode_query("warm-up")
         info["load_seconds"] = time.perf_counter() - started
         return cls(loaded.documents, store, settings, embedder, corpus_dir, index_dir, loaded.errors, info)
 

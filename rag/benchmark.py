@@ -57,8 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cold-runs", type=int, default=None,
                         help="fresh-process runs for cold start (default 3; 0 skips cold start and serving RSS)")
     parser.add_argument("--build-docs", type=int, default=None, help="documents in the build benchmark (default 40)")
-    parser.add_argument("--vectors", default="clustered", choices=("clustered", "random", "both"),
-                        help="synthetic vectors for the FAISS layer (default clustered; random is the ANN worst case)")
+    parser.add_argument("--vectors", default="model", choices=("model", "random", "both"),
+                        help="synthetic vectors for the FAISS layer: model-like (default: clustered, with the "
+                             "covariance of the model's embeddings of real text) or random (the ANN worst case)")
     parser.add_argument("--queries", type=int, default=None, help="FAISS/BM25 queries per size (default 200)")
     parser.add_argument("--threads", type=int, default=1,
                         help="FAISS OpenMP threads while timing single queries (default 1; builds use all cores)")
@@ -95,7 +96,8 @@ def _config(args) -> dict:
         "build_docs": pick("build_docs", 40, 5),
         "build_sentences_per_doc": 20 if quick else 50,
         "queries": pick("queries", 200, 50),
-        "vectors": getattr(args, "vectors", "clustered"),
+        "vectors": getattr(args, "vectors", "model"),
+        "basis_texts": 300 if quick else 1500,
         "threads": getattr(args, "threads", 1),
         "backends": bool(getattr(args, "backends", False)),
         "plots": not getattr(args, "no_plots", False),
@@ -150,22 +152,26 @@ def run_benchmark(config: dict, log=lambda msg: None) -> dict:
         log(f"index build over {config['build_docs']} synthetic documents")
         results["build"] = bench_build(assistant.embedder, settings, tmp, config["build_docs"],
                                        config["build_sentences_per_doc"])
+        log(f"model basis from {config['basis_texts']} real texts")
+        basis = tmp / "basis.npz"
+        results["vector_model"] = model_basis(assistant.embedder, config["basis_texts"], basis)
         del assistant
         gc.collect()
         results["text"] = []
         for n in [s for s in config["sizes"] if s <= TEXT_MAX]:
             log(f"text corpus of {n} passages (child process)")
-            results["text"].append(run_text_child(n, config["queries"], tmp))
+            results["text"].append(run_text_child(n, config["queries"], tmp, basis))
         results["faiss"] = []
-        kinds = ("clustered", "random") if config["vectors"] == "both" else (config["vectors"],)
+        kinds = ("model", "random") if config["vectors"] == "both" else (config["vectors"],)
         for kind in kinds:
             for n in config["sizes"]:
                 log(f"FAISS at {n} {kind} vectors")
-                results["faiss"].append(bench_faiss(n, settings, kind, config["queries"], config["threads"], tmp))
+                results["faiss"].append(bench_faiss(n, settings, kind, config["queries"], config["threads"], tmp, basis))
                 gc.collect()
     results["memory"] = memory_summary(results)
     results["headline"] = headline(results)
     results["meta"]["duration_s"] = round(time.perf_counter() - started, 1)
+    results["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
@@ -193,6 +199,7 @@ def machine_info(config: dict) -> dict:
             versions[dist] = None
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "cpu": cpu, "cores": os.cpu_count(), "ram_gb": mem_gb,
         "python": platform.python_version(), "platform": platform.platform(),
         "libraries": versions, "config": {k: v for k, v in config.items() if k != "json_path"},
@@ -582,12 +589,67 @@ def bench_build(embedder, settings, tmp: Path, docs: int, sentences_per_doc: int
 
 
 # ---- synthetic store at scale (child process) --------------------------------------------------
-def make_vectors(n: int, dim: int = 384, kind: str = "clustered", seed: int = 1):
-    """Unit float32 vectors.
+_DOC_MODULES = ("os", "re", "json", "collections", "itertools", "functools", "pathlib", "subprocess", "typing",
+                "argparse", "logging", "http.client", "urllib.request", "asyncio", "decimal", "datetime",
+                "statistics", "random", "string", "textwrap", "shutil", "tarfile", "zipfile", "csv", "sqlite3",
+                "threading", "socket", "unittest", "inspect", "ast", "pickle", "heapq", "struct", "codecs",
+                "calendar", "math", "fractions", "contextlib", "dataclasses", "enum", "io", "tempfile", "hashlib",
+                "base64", "html", "email.message", "mimetypes", "uuid", "platform", "queue", "signal", "timeit",
+                "warnings", "weakref", "types", "pprint", "difflib", "tokenize", "pkgutil", "importlib")
 
-    "clustered" (model-like): 4000 topic centres → 100k sub-topic centres (topic + N(0,1)) → points
-    (sub-topic + N(0,1)), normalised. At 1M points a fresh query's median top-1 cosine is ≈ 0.70 and
-    its 10th ≈ 0.60, unrelated pairs ≈ 0, as with sentence-transformer embeddings of real text.
+
+def real_texts(limit: int) -> list[str]:
+    """English paragraphs that every Python install has offline: the standard library's docstrings."""
+    import importlib
+    import inspect
+
+    texts: dict[str, None] = {}
+    for name in _DOC_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except Exception:
+            continue
+        for _, obj in inspect.getmembers(module):
+            if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj)):
+                continue
+            doc = inspect.getdoc(obj) or ""
+            for para in doc.split("\n\n")[:3]:
+                para = " ".join(para.split())
+                if 40 < len(para) < 400 and not para.startswith(">>>"):
+                    texts[para] = None
+        if len(texts) >= limit:
+            break
+    return list(texts)[:limit]
+
+
+def model_basis(embedder, n_texts: int, path: Path) -> dict:
+    """Mean and covariance square root of the model's embeddings of real text, saved to `path`
+    (so synthetic vectors have the model's spectrum and anisotropy), with a few statistics."""
+    import numpy as np
+
+    texts = real_texts(n_texts)
+    e = embedder.encode(texts).astype(np.float64)
+    mu = e.mean(0)
+    w, v = np.linalg.eigh(np.cov((e - mu).T))
+    w = np.clip(w, 0, None)
+    root = (v * np.sqrt(w)).T.astype(np.float32)  # z @ root ~ N(0, cov)
+    np.savez(path, mu=mu.astype(np.float32), root=root)
+    sims = e @ e.T
+    np.fill_diagonal(sims, -1)
+    return {"texts": len(texts), "source": "docstrings of the Python standard library",
+            "participation_ratio": round(float(w.sum() ** 2 / (w ** 2).sum()), 1),
+            "mean_vector_norm": round(float(np.linalg.norm(mu)), 3),
+            "nn_cosine_median": round(float(np.median(sims.max(1))), 3),
+            "unrelated_cosine_median": round(float(np.median(sims[np.triu_indices(len(e), 1)])), 3)}
+
+
+def make_vectors(n: int, dim: int = 384, kind: str = "model", seed: int = 1, basis: str | Path | None = None):
+    """Unit float32 vectors, generated in blocks.
+
+    "model": a hierarchical cloud with the model's own covariance: 4000 topic centres
+    (mean + N(0, Σ)), 100k sub-topic centres (topic + 0.7·N(0, Σ)), points (sub-topic + 0.7·N(0, Σ)),
+    normalised, where mean and Σ come from the model's embeddings of real text (`basis`, see
+    model_basis); without a basis Σ = I/dim·(trace of a unit cloud), i.e. isotropic, harder for ANN.
     "random": isotropic Gaussian, the worst case for any approximate index (no neighbourhood
     structure: the 10 nearest of 1M are barely nearer than the rest)."""
     import faiss
@@ -600,18 +662,24 @@ def make_vectors(n: int, dim: int = 384, kind: str = "clustered", seed: int = 1)
             m = min(100_000, n - i)
             out[i:i + m] = rng.standard_normal((m, dim), dtype=np.float32)
     else:
+        if basis is not None:
+            data = np.load(basis)
+            mu, root = data["mu"], data["root"]
+        else:
+            mu, root = np.zeros(dim, np.float32), np.eye(dim, dtype=np.float32) / np.sqrt(dim)
         topics_rng = np.random.default_rng(0)  # the same cloud for every seed: queries share the data's topics
-        topics = topics_rng.standard_normal((4000, dim), dtype=np.float32)
-        sub = topics[topics_rng.integers(0, 4000, 100_000)] + topics_rng.standard_normal((100_000, dim), dtype=np.float32)
+        topics = mu + topics_rng.standard_normal((4000, dim), dtype=np.float32) @ root
+        sub = topics[topics_rng.integers(0, 4000, 100_000)] + \
+            0.7 * (topics_rng.standard_normal((100_000, dim), dtype=np.float32) @ root)
         for i in range(0, n, 100_000):
             m = min(100_000, n - i)
-            out[i:i + m] = sub[rng.integers(0, 100_000, m)] + rng.standard_normal((m, dim), dtype=np.float32)
+            out[i:i + m] = sub[rng.integers(0, 100_000, m)] + 0.7 * (rng.standard_normal((m, dim), dtype=np.float32) @ root)
     faiss.normalize_L2(out)
     return out
 
 
 def synthetic_store_inputs(n_chunks: int, seed: int = 3, chunks_per_doc: int = 50, sentences_per_chunk: int = 4,
-                           dim: int = 384):
+                           dim: int = 384, basis=None):
     """Documents, sentences and chunks as the chunker would make them (overlap 1), built directly."""
     import hashlib
 
@@ -646,8 +714,8 @@ def synthetic_store_inputs(n_chunks: int, seed: int = 3, chunks_per_doc: int = 5
                                      hashlib.sha256(text.encode()).hexdigest())
         entries[doc_id] = (sentences, chunks)
         all_sentences += n_sent
-    s_vec = make_vectors(all_sentences, dim, "clustered", seed)
-    c_vec = make_vectors(n_chunks, dim, "clustered", seed + 1)
+    s_vec = make_vectors(all_sentences, dim, "model", seed, basis)
+    c_vec = make_vectors(n_chunks, dim, "model", seed + 1, basis)
     out, s_pos, c_pos = {}, 0, 0
     for doc_id, (sentences, chunks) in entries.items():
         out[doc_id] = DocumentEntry(doc_id, documents[doc_id].content_hash, sentences, chunks,
@@ -675,7 +743,7 @@ class _FixedEmbedder:
         raise RuntimeError("the scale benchmark embeds nothing")
 
 
-def text_scale(n: int, queries: int, workdir: str) -> dict:
+def text_scale(n: int, queries: int, workdir: str, basis: str | None = None) -> dict:
     """Everything a serving process builds for an n-passage corpus, timed, and its memory (run in a child)."""
     import faiss
     import numpy as np
@@ -700,7 +768,7 @@ def text_scale(n: int, queries: int, workdir: str) -> dict:
     gc.collect()
     rss0 = _rss_mb()
     t = time.perf_counter()
-    documents, entries, gen = synthetic_store_inputs(n)
+    documents, entries, gen = synthetic_store_inputs(n, basis=basis)
     gen_s = time.perf_counter() - t
     gc.collect()
     rss_data = _rss_mb()
@@ -730,7 +798,7 @@ def text_scale(n: int, queries: int, workdir: str) -> dict:
     qrng = np.random.default_rng(11)
     picks = qrng.integers(0, len(store.chunks), queries)
     qtexts = [gen.query_from(store.chunks[i].text) for i in picks]
-    qvecs = make_vectors(queries, 384, "clustered", 99)
+    qvecs = make_vectors(queries, 384, "model", 99, basis)
     stages: dict[str, list[float]] = {s: [] for s in STAGES if s != "embed"}
     for qt, qv in zip(qtexts, qvecs):
         embedder.next = qv
@@ -767,10 +835,11 @@ def text_scale(n: int, queries: int, workdir: str) -> dict:
     }
 
 
-def run_text_child(n: int, queries: int, tmp: Path) -> dict:
+def run_text_child(n: int, queries: int, tmp: Path, basis: Path | None = None) -> dict:
     code = ("import json, sys; from rag.benchmark import text_scale; "
-            "print(json.dumps(text_scale(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])))")
-    r = _run_child_rss([sys.executable, "-c", code, str(n), str(queries), str(tmp)], cwd=tempfile.gettempdir())
+            "print(json.dumps(text_scale(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] or None)))")
+    r = _run_child_rss([sys.executable, "-c", code, str(n), str(queries), str(tmp), str(basis or "")],
+                       cwd=tempfile.gettempdir())
     if r["returncode"] != 0:
         raise RuntimeError(f"text benchmark at {n} failed: {r['stderr']}")
     data = json.loads(r["stdout"].strip().splitlines()[-1])
@@ -852,7 +921,7 @@ def _set_param(index, name: str, value: int) -> None:
         index.nprobe = value
 
 
-def bench_faiss(n: int, settings, kind: str, queries: int, threads: int, tmp: Path) -> dict:
+def bench_faiss(n: int, settings, kind: str, queries: int, threads: int, tmp: Path, basis=None) -> dict:
     """Exact IndexFlatIP vs the store's approximate index (its own build_faiss) on n unit vectors."""
     import faiss
     import numpy as np
@@ -862,8 +931,8 @@ def bench_faiss(n: int, settings, kind: str, queries: int, threads: int, tmp: Pa
     cores = os.cpu_count() or 1
     faiss.omp_set_num_threads(cores)
     t = time.perf_counter()
-    xb = make_vectors(n, 384, kind, seed=1)
-    xq = make_vectors(queries, 384, kind, seed=2)
+    xb = make_vectors(n, 384, kind, seed=1, basis=basis)
+    xq = make_vectors(queries, 384, kind, seed=2, basis=basis)
     gen_s = time.perf_counter() - t
     t = time.perf_counter()
     flat = faiss.IndexFlatIP(384)
@@ -916,7 +985,7 @@ def memory_summary(results: dict) -> dict:
 
 def headline(results: dict) -> dict:
     warm, cold, build = results.get("warm", {}), results.get("cold", {}), results.get("build", {})
-    faiss_rows = [r for r in results.get("faiss", []) if r["vectors"] == "clustered"] or results.get("faiss", [])
+    faiss_rows = [r for r in results.get("faiss", []) if r["vectors"] == "model"] or results.get("faiss", [])
     top = max(faiss_rows, key=lambda r: r["n"]) if faiss_rows else None
     return {
         "warm_ask_p50_ms": warm.get("stages_ms", {}).get("total", {}).get("p50"),
@@ -1042,7 +1111,7 @@ def write_plots(results: dict, folder: Path) -> list[str]:
     fr = results.get("faiss") or []
     if fr:
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
-        for kind, style in (("clustered", "-"), ("random", ":")):
+        for kind, style in (("model", "-"), ("random", ":")):
             rows = sorted([r for r in fr if r["vectors"] == kind], key=lambda r: r["n"])
             if not rows:
                 continue
@@ -1075,7 +1144,7 @@ def write_plots(results: dict, folder: Path) -> list[str]:
             name = r["approx"]["sweep_param"]
             xs = [p["latency_ms"]["p50"] for p in sw]
             ys = [p["recall_at_10"] for p in sw]
-            ax.plot(xs, ys, "o-" if r["vectors"] == "clustered" else "o:", label=f"{r['n']:,} {r['vectors']}")
+            ax.plot(xs, ys, "o-" if r["vectors"] == "model" else "o:", label=f"{r['n']:,} {r['vectors']}")
             for p, x, y in zip(sw, xs, ys):
                 ax.annotate(str(p[name]), (x, y), fontsize=6, xytext=(2, -8), textcoords="offset points")
         ax.axhline(0.95, color="k", ls="--", lw=1)

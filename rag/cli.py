@@ -25,7 +25,7 @@ def _progress_factory(enabled: bool):
     return make
 
 
-def _load(args, rebuild: bool = False):
+def _load(args, rebuild: bool = False, warm: bool = True):
     from .assistant import Assistant
     from .settings import Settings
 
@@ -33,7 +33,7 @@ def _load(args, rebuild: bool = False):
     if getattr(args, "settings", None):
         settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
     return Assistant.load(corpus_dir=args.corpus, index_dir=args.index, settings=settings, rebuild=rebuild,
-                          progress=_progress_factory(sys.stderr.isatty()))
+                          progress=_progress_factory(sys.stderr.isatty()), warm=warm)
 
 
 def _print_answer(answer, as_json: bool) -> None:
@@ -61,7 +61,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_index(args) -> int:
-    assistant = _load(args, rebuild=args.rebuild)
+    assistant = _load(args, rebuild=args.rebuild, warm=False)
     info = assistant.build_info
     m = assistant.store.manifest
     print(f"{info.get('action')} index in {assistant.index_dir}: {m['counts']['documents']} documents, "

@@ -1,6 +1,7 @@
 """Sentence embeddings: lazy model loading (offline), normalised float32 vectors, cached queries."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -28,8 +29,10 @@ def resolve_model_path(model: str) -> str:
 class Embedder:
     """Owns one SentenceTransformer per process; safe to share between threads."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, cache_size: int = 1024) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, cache_size: int = 1024,
+                 query_threads: int | None = 1) -> None:
         self.model_name = model
+        self.query_threads = query_threads
         self.batch_size = batch_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -47,6 +50,10 @@ class Embedder:
                     from sentence_transformers import SentenceTransformer
 
                     self._model = SentenceTransformer(resolve_model_path(self.model_name), device="cpu")
+                    if self.query_threads:
+                        import torch
+
+                        torch.set_num_threads(self.query_threads)
         return self._model
 
     @property
@@ -56,11 +63,25 @@ class Embedder:
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=show_progress,
-        )
+        model = self.model
+        with self._all_cores() if len(texts) > 8 else contextlib.nullcontext():
+            vectors = model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=show_progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @contextlib.contextmanager
+    def _all_cores(self):
+        """Bulk encoding (index builds) gains from every core; single queries do not."""
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(before, os.cpu_count() or 1))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector; repeated questions come from an LRU cache."""

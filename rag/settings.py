@@ -24,16 +24,21 @@ class Settings:
     model: str = DEFAULT_MODEL
     embed_batch_size: int = 64
     query_cache_size: int = 1024
+    # torch threads for one query: 1 avoids OpenMP thread-sync stalls (10 ms vs 490 ms on a busy 2-core box);
+    # bulk index builds use every core regardless.
+    query_threads: int = 1
     # chunking (tokens are cl100k tokens)
     chunk_tokens: int = 96
     chunk_overlap_sentences: int = 1
     # index structure: "auto" picks exact search below `approximate_above` vectors, else `approximate_type`
     index_type: str = "auto"
-    approximate_above: int = 200_000
+    # (measured by `rag bench`, docs/benchmarks.md: exact search costs ~0.1 µs per vector per query here,
+    # so 2 ms at 20k; HNSW M=16/efC=40 builds 1M vectors in minutes, M=32/efC=80 takes ~4× longer)
+    approximate_above: int = 20_000
     approximate_type: str = "hnsw"
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 40
+    hnsw_ef_search: int = 128
     ivf_nlist: int = 4096
     ivf_nprobe: int = 32
     # retrieval
