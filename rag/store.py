@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -58,12 +58,16 @@ class IndexStore:
         self.sentences: dict[tuple[str, int], Sentence] = {
             (s.doc_id, s.index): s for e in self.entries.values() for s in e.sentences
         }
-        offsets, total = {}, 0
-        for e in self.entries.values():
-            offsets[e.doc_id] = total
-            total += len(e.sentences)
-        self._sentence_row = offsets
         self.sentence_vectors = _stack([e.sentence_vectors for e in self.entries.values()], self.dimension)
+        # Entries keep views into the stacked arrays, so each vector is held in memory once.
+        self._sentence_row: dict[str, int] = {}
+        s_row = c_row = 0
+        for e in self.entries.values():
+            self._sentence_row[e.doc_id] = s_row
+            e.sentence_vectors = self.sentence_vectors[s_row:s_row + len(e.sentences)]
+            e.chunk_vectors = self.chunk_vectors[c_row:c_row + len(e.chunks)]
+            s_row += len(e.sentences)
+            c_row += len(e.chunks)
 
     def sentence_row(self, doc_id: str, index: int) -> int:
         """Row of a sentence's vector in `sentence_vectors`."""
