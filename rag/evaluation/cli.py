@@ -44,8 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refresh the tables between <!-- eval:... --> markers (default: eval/README.md)")
     parser.add_argument("--failures", action="store_true", help="list every question with a problem")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="torch CPU threads for query embedding (default: torch's own choice); "
-                             "1 keeps latency stable on a busy machine")
+                        help="torch CPU threads per query embedding (default: Settings.query_threads)")
 
 
 def _git_commit() -> str | None:
@@ -78,9 +77,12 @@ def build_report(args) -> dict:
     if getattr(args, "settings", None):
         settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
     if args.threads:
-        import torch
+        if hasattr(settings, "query_threads"):
+            settings = settings.replace(query_threads=args.threads)
+        else:
+            import torch
 
-        torch.set_num_threads(args.threads)
+            torch.set_num_threads(args.threads)
     sets = args.sets or (("squad",) if args.squad else ("article", "fixture"))
     squad_path = args.squad or default_paths()["squad"]
     get_embedder(settings)

@@ -251,9 +251,10 @@ def plot(report: dict, path: str | Path) -> Path:
             xs = [x + (i - (len(sets) - 1) / 2) * width for x in range(len(PLOT_METRICS))]
             ax.bar(xs, values, width, label=f"{s} set")
         ax.set_xticks(range(len(PLOT_METRICS)), [label for _, label in PLOT_METRICS], rotation=30, ha="right")
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, 1.25)
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.set_title("Eval sets")
-        ax.legend(loc="lower left")
+        ax.legend(loc="upper center", ncol=len(sets), fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     if has_squad:
         from .squad import ROW_LABELS
@@ -267,10 +268,11 @@ def plot(report: dict, path: str | Path) -> Path:
             xs = [x + (i - (len(names) - 1) / 2) * width for x in range(len(SQUAD_COLUMNS))]
             ax.bar(xs, values, width, label=ROW_LABELS[name])
         ax.set_xticks(range(len(SQUAD_COLUMNS)), ["answerable acc.", "abst. P", "abst. R", "overall acc."])
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, 1.25)
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.set_title("SQuAD v2.0 sample (626 questions)" if report["sets"]["squad"]["counts"]["questions"] == 626
                      else "SQuAD-format set")
-        ax.legend(loc="lower left", fontsize=8)
+        ax.legend(loc="upper center", ncol=len(names), fontsize=7)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = Path(path)

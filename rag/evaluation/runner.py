@@ -21,9 +21,11 @@ def get_embedder(settings):
     """One warmed-up Embedder per model per process (the model load costs seconds; share it)."""
     from rag.embedding import Embedder
 
-    key = (settings.model, settings.embed_batch_size, settings.query_cache_size)
+    threads = getattr(settings, "query_threads", None)
+    key = (settings.model, settings.embed_batch_size, settings.query_cache_size, threads)
     if key not in _EMBEDDERS:
-        embedder = Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size)
+        extra = (threads,) if threads is not None else ()
+        embedder = Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size, *extra)
         t0 = time.perf_counter()
         embedder.encode_query(WARM_UP_QUESTION)
         MODEL_LOAD[settings.model] = time.perf_counter() - t0
