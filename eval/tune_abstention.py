@@ -2,6 +2,10 @@
 
     python eval/tune_abstention.py            # prints the fitted weights, threshold and cross-validated scores
 
+By default the threshold gets as close as it can to the targets of the eval issue (evidence accuracy
+0.9, abstention precision and recall 0.85: the smallest total shortfall); `--objective utility` instead
+scores +1 per right answer or right refusal and -0.5 per wrong quote.
+
 Features are the `Answer.signals` the composer reports for every question. A logistic
 regression separates answerable from unanswerable items; the threshold maximises accuracy of
 the utility of the answer/abstain decision: +1 for an answer that quotes gold evidence or a
@@ -40,6 +44,9 @@ def main() -> int:
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--wrong-cost", type=float, default=0.5,
                         help="how much worse a wrong quote is than a refusal (0: only accuracy counts)")
+    parser.add_argument("--objective", choices=("utility", "targets"), default="targets",
+                        help="utility: +1 right, -wrong_cost wrong; targets: smallest total shortfall from "
+                             "evidence accuracy 0.9 and abstention precision/recall 0.85 (issue targets)")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -64,6 +71,16 @@ def main() -> int:
         wrong = answered & ~(y & hit)
         return float(good.mean() - args.wrong_cost * wrong.mean())
 
+    def shortfall(p: np.ndarray, threshold: float, y=y, hit=hit) -> float:
+        answered = p >= threshold
+        abstained = ~answered
+        evidence = (answered & hit)[y].mean()
+        precision = (abstained & ~y).sum() / max(1, abstained.sum())
+        recall = (abstained & ~y).sum() / max(1, (~y).sum())
+        return -float(max(0, 0.9 - evidence) + max(0, 0.85 - precision) + max(0, 0.85 - recall))
+
+    objective = shortfall if args.objective == "targets" else utility
+
     def decision_accuracy(p: np.ndarray, threshold: float) -> float:
         answered = p >= threshold
         return float(np.where(y, answered & hit, ~answered).mean())
@@ -74,12 +91,12 @@ def main() -> int:
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
         model = LogisticRegression(C=args.C, max_iter=5000).fit(X[train], y[train])
         p_train = model.predict_proba(X[train])[:, 1]
-        t = max(grid, key=lambda t: utility(p_train, t, y[train], hit[train]))
+        t = max(grid, key=lambda t: objective(p_train, t, y[train], hit[train]))
         p_test = model.predict_proba(X[test])[:, 1]
         cv_scores.append(float(np.where(y[test], (p_test >= t) & hit[test], p_test < t).mean()))
     model = LogisticRegression(C=args.C, max_iter=5000).fit(X, y)
     p = model.predict_proba(X)[:, 1]
-    threshold = float(max(grid, key=lambda t: utility(p, t)))
+    threshold = float(max(grid, key=lambda t: objective(p, t)))
     answered = p >= threshold
     abstained = ~answered
     precision = float((abstained & ~y).sum() / max(1, abstained.sum()))

@@ -15,7 +15,7 @@ from .composer import SentenceTable, compose
 from .corpus import Document, load_corpus, load_document
 from .embedding import Embedder
 from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError
-from .question import analyse_question, validate_question
+from .question import analyse_question, split_compound, validate_question
 from .retrieval import Retriever, query_text
 from .settings import Settings
 from .store import IndexStore, build_store, load_store, save_store
@@ -149,7 +149,10 @@ class Assistant:
         t2 = time.perf_counter()
         pool = state.retriever.search(search_text, vector, max(top_k, self.settings.answer_pool), retrieval_mode, timings)
         t3 = time.perf_counter()
-        answer = compose(q, vector, pool, state.store, state.table, state.documents, self.settings, shown=top_k)
+        pieces = split_compound(text)
+        parts = [(analyse_question(p), self.embedder.encode_query(p)) for p in pieces] if len(pieces) > 1 else None
+        answer = compose(q, vector, pool, state.store, state.table, state.documents, self.settings, shown=top_k,
+                         parts=parts)
         t4 = time.perf_counter()
         timings.update(validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000,
                        total=(t4 - t0) * 1000)

@@ -36,6 +36,10 @@ DOCUMENT_QUESTION = re.compile(
     r"publish\w*|publication|outlet|newspaper|paper|headline|title|link|url|web ?address|section|e-?mail|updated?|"
     r"posted|source|date[ds]?)\b", re.I)
 TITLE_TERM_FACTOR = 0.3
+# Which metadata field answers a question about the document, by question kind.
+METADATA_FOR_KIND = {"who": ("author", "byline"), "when": ("published", "updated", "date"),
+                     "where": ("publisher", "url", "section"), "what": ("title",)}
+METADATA_AFFINITY = 0.15
 KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 
 
@@ -153,6 +157,8 @@ def score_candidates(question: Question, query_vector: np.ndarray, passages: lis
         c.score = c.cosine + OVERLAP_WEIGHT * c.coverage + TYPE_WEIGHT * c.type_match
         if not about_document:
             c.score -= KIND_PENALTY.get(s.kind, 0.0)
+        elif s.kind == "metadata" and s.text.split(":", 1)[0] in METADATA_FOR_KIND.get(question.kind, ()):
+            c.score += METADATA_AFFINITY
         cands.append(c)
     cands.sort(key=lambda c: (-c.score, c.sentence.doc_id, c.sentence.index))
     return cands, missing_rare
@@ -189,17 +195,45 @@ def _citation(number: int, c: Candidate, documents: Mapping[str, Document]) -> C
 
 
 def compose(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
-            table: SentenceTable, documents: Mapping[str, Document], settings: Settings, shown: int | None = None) -> Answer:
-    """Weigh the sentences of all `passages`; the Answer lists the first `shown` of them."""
+            table: SentenceTable, documents: Mapping[str, Document], settings: Settings, shown: int | None = None,
+            parts: list[tuple[Question, np.ndarray]] | None = None) -> Answer:
+    """Weigh the sentences of all `passages`; the Answer lists the first `shown` of them.
+
+    `parts` (a question that asks two things, each with its own vector) gets the best sentence
+    for each part; the confidence is the weakest part's.
+    """
+    shown_passages = passages[:shown] if shown else passages
+    if parts and len(parts) > 1:
+        chosen: dict[tuple[str, int], Candidate] = {}
+        confidences, all_cands, signals = [], [], {}
+        per_part = max(1, settings.max_answer_sentences // len(parts))
+        for part, vector in parts:
+            cands, missing_rare = score_candidates(part, vector, passages, store, table, settings)
+            part_signals = answer_signals(part, cands, table, missing_rare, settings)
+            signals = signals or part_signals
+            confidences.append(confidence_from(part_signals, settings.confidence_weights))
+            all_cands += cands
+            if cands:
+                for c in _select(cands, store, settings.replace(max_answer_sentences=per_part)):
+                    chosen.setdefault((c.sentence.doc_id, c.sentence.index), c)
+        confidence = min(confidences) if confidences else 0.0
+        picked = sorted(chosen.values(), key=lambda c: (c.sentence.doc_id, c.sentence.index))
+        return _finish(question, picked, sorted(all_cands, key=lambda c: -c.score), confidence, shown_passages,
+                       documents, settings, signals)
     cands, missing_rare = score_candidates(question, query_vector, passages, store, table, settings)
-    passages = passages[:shown] if shown else passages
     signals = answer_signals(question, cands, table, missing_rare, settings)
     confidence = confidence_from(signals, settings.confidence_weights)
-    if not cands or confidence < settings.abstain_threshold:
+    picked = _select(cands, store, settings) if cands else []
+    return _finish(question, picked, cands, confidence, shown_passages, documents, settings, signals)
+
+
+def _finish(question: Question, picked: list[Candidate], cands: list[Candidate], confidence: float,
+            passages: list[Passage], documents: Mapping[str, Document], settings: Settings,
+            signals: dict[str, float]) -> Answer:
+    if not picked or confidence < settings.abstain_threshold:
         related = [_citation(i + 1, c, documents) for i, c in enumerate(cands[:3])]
         return Answer(question.text, NOT_ANSWERED + " The closest passages are shown as related, not as an answer.",
                       False, confidence, [], passages, related, question.kind, signals=signals)
-    chosen = _select(cands, store, settings)
-    citations = [_citation(i + 1, c, documents) for i, c in enumerate(chosen)]
+    citations = [_citation(i + 1, c, documents) for i, c in enumerate(picked)]
     text = " ".join(f"{c.quote} [{c.number}]" for c in citations)
     return Answer(question.text, text, True, confidence, citations, passages, [], question.kind, signals=signals)

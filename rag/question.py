@@ -54,6 +54,16 @@ class Question:
     expected_type: str | None
 
 
+_COMPOUND = re.compile(r"(?:,\s*|\s+)(?:and|also)\s+(?=(?:who|whom|what|which|where|when|why|how|is|are|was|were|did|does|do)\b)", re.I)
+
+
+def split_compound(text: str) -> list[str]:
+    """'Which X …, and who Y …?' → two questions; anything else stays whole."""
+    parts = [p.strip(" ,;") for p in _COMPOUND.split(text)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts if len(parts) == 2 else [text]
+
+
 def validate_question(question: object, max_chars: int) -> str:
     """The cleaned question text, or a specific InvalidQuestionError."""
     if not isinstance(question, str):

@@ -28,7 +28,7 @@ class Settings:
     # bulk index builds use every core regardless.
     query_threads: int = 1
     # chunking (tokens are cl100k tokens)
-    chunk_tokens: int = 96
+    chunk_tokens: int = 160
     chunk_overlap_sentences: int = 1
     # index structure: "auto" picks exact search below `approximate_above` vectors, else `approximate_type`
     index_type: str = "auto"
@@ -52,17 +52,17 @@ class Settings:
     use_answer_type_cues: bool = True
     max_answer_sentences: int = 3
     extra_sentence_margin: float = 0.08
-    abstain_threshold: float = 0.73
+    abstain_threshold: float = 0.75
     # abstention model: logistic weights over Answer.signals, fitted by eval/tune_abstention.py
     confidence_weights: tuple[tuple[str, float], ...] = (
-        ("bias", 0.509),
-        ("cosine", 0.997),
-        ("coverage", 1.144),
-        ("type_match", 0.602),
-        ("type_any", -0.69),
-        ("missing_rare", -0.921),
-        ("window_missing", -0.18),
-        ("document_match", 0.85),
+        ("bias", 0.487),
+        ("cosine", 1.083),
+        ("coverage", 1.119),
+        ("type_match", 0.823),
+        ("type_any", -0.96),
+        ("missing_rare", -1.028),
+        ("window_missing", 0.011),
+        ("document_match", 0.731),
     )
     # input limits
     max_question_chars: int = 1000

@@ -76,7 +76,7 @@ def test_every_citation_is_verbatim_over_the_eval_sets(corpus_assistant, embedde
         assert_verifiable(corpus_assistant, answer)
         answered += answer.answered
         assert len(answer.citations) <= Settings().max_answer_sentences
-    assert answered > len(items) // 2
+    assert 0 < answered < len(items)  # both answers and refusals were exercised
     fixture = Assistant.load(corpus_dir=ROOT / "tests/fixtures/docs", index_dir=tmp_path, embedder=embedder)
     for item in read_jsonl(ROOT / "eval" / "fixture_qa.jsonl"):
         assert_verifiable(fixture, fixture.ask(item["question"], history=item.get("history") or None))
@@ -90,7 +90,9 @@ def test_answer_is_json_serialisable(corpus_assistant):
 
 def test_top_k_controls_passages(corpus_assistant):
     assert len(corpus_assistant.ask("What is the bio alliance?", top_k=1).passages) == 1
-    assert len(corpus_assistant.ask("What is the bio alliance?", top_k=6).passages) == 6
+    assert len(corpus_assistant.ask("What is the bio alliance?", top_k=3).passages) == 3
+    every = corpus_assistant.ask("What is the bio alliance?", top_k=50).passages
+    assert len(every) == len(corpus_assistant.store.chunks)  # never more passages than chunks
 
 
 @pytest.mark.parametrize("question, error", [
