@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -141,8 +141,10 @@ class Assistant:
         if retrieval_mode not in (None, "hybrid", "dense", "bm25"):
             raise InvalidQuestionError(f"retrieval_mode must be 'hybrid', 'dense' or 'bm25', got {retrieval_mode!r}")
         state = self._state
-        q = analyse_question(text)
         search_text = query_text(text, turns, self.settings.history_turns)
+        q = analyse_question(text)
+        if search_text != text:  # a follow-up: its words are the conversation's, its answer type is its own
+            q = replace(q, text=search_text)
         timings: dict[str, float] = {}
         t1 = time.perf_counter()
         vector = self.embedder.encode_query(search_text)
@@ -156,7 +158,7 @@ class Assistant:
         t4 = time.perf_counter()
         timings.update(validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000,
                        total=(t4 - t0) * 1000)
-        object.__setattr__(answer, "timings_ms", timings)
+        answer = replace(answer, question=text, timings_ms=timings)
         return answer
 
     def _clean_history(self, history) -> list[str]:

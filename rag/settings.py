@@ -52,17 +52,17 @@ class Settings:
     use_answer_type_cues: bool = True
     max_answer_sentences: int = 3
     extra_sentence_margin: float = 0.08
-    abstain_threshold: float = 0.75
+    abstain_threshold: float = 0.74
     # abstention model: logistic weights over Answer.signals, fitted by eval/tune_abstention.py
     confidence_weights: tuple[tuple[str, float], ...] = (
-        ("bias", 0.487),
-        ("cosine", 1.083),
-        ("coverage", 1.119),
-        ("type_match", 0.823),
-        ("type_any", -0.96),
-        ("missing_rare", -1.028),
-        ("window_missing", 0.011),
-        ("document_match", 0.731),
+        ("bias", 0.352),
+        ("cosine", 1.059),
+        ("coverage", 1.15),
+        ("type_match", 0.85),
+        ("type_any", -0.865),
+        ("missing_rare", -0.964),
+        ("window_missing", 0.062),
+        ("document_match", 0.713),
     )
     # input limits
     max_question_chars: int = 1000
