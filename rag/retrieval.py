@@ -46,9 +46,9 @@ class Retriever:
         t2 = time.perf_counter()
         fused: dict[int, float] = {}
         c = self.settings.rrf_k
-        for ranking in (dense, lexical):
+        for ranking, weight in ((dense, self.settings.dense_weight), (lexical, self.settings.bm25_weight)):
             for row, (rank, _) in ranking.items():
-                fused[row] = fused.get(row, 0.0) + 1.0 / (c + rank + 1)
+                fused[row] = fused.get(row, 0.0) + weight / (c + rank + 1)
         if not fused and mode == "bm25" and query_vector is not None:
             # No query word is in the corpus: fall back to dense so "closest passages" still exist.
             return self.search(query, query_vector, top_k, "dense", timings)

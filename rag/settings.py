@@ -47,6 +47,8 @@ class Settings:
     candidate_k: int = 20
     answer_pool: int = 8  # passages whose sentences the composer weighs (top_k of them are shown)
     rrf_k: int = 60
+    dense_weight: float = 0.5  # weights of the two rankings in reciprocal-rank fusion (eval/README.md ablations)
+    bm25_weight: float = 1.0
     history_turns: int = 2
     # answer composition
     use_answer_type_cues: bool = True

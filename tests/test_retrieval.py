@@ -43,7 +43,8 @@ def test_hybrid_fuses_both_rankings(tiny):
     assert ranking(answer)[0] == "python.txt"
     top = answer.passages[0]
     assert top.dense_score is not None and top.bm25_score is not None
-    assert top.score == pytest.approx(2 / (Settings().rrf_k + 1))  # rank 1 in both lists
+    s = Settings()
+    assert top.score == pytest.approx((s.dense_weight + s.bm25_weight) / (s.rrf_k + 1))  # rank 1 in both lists
     assert [p.rank for p in answer.passages] == [1, 2, 3, 4]
 
 

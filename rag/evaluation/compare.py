@@ -14,8 +14,10 @@ RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 
 def describe(settings) -> str:
-    return (f"{settings.retrieval_mode}, cues {'on' if settings.use_answer_type_cues else 'off'}, "
-            f"chunk {settings.chunk_tokens}")
+    mode = settings.retrieval_mode
+    if mode == "hybrid" and settings.dense_weight != settings.bm25_weight:
+        mode = f"hybrid {settings.dense_weight:g}:{settings.bm25_weight:g}"
+    return f"{mode}, cues {'on' if settings.use_answer_type_cues else 'off'}, chunk {settings.chunk_tokens}"
 
 
 def ablations(base) -> list[tuple[str, object]]:
@@ -24,6 +26,8 @@ def ablations(base) -> list[tuple[str, object]]:
     for mode in RETRIEVAL_MODES:
         if mode != base.retrieval_mode:
             rows.append((f"{mode} only" if mode != "hybrid" else "hybrid", base.replace(retrieval_mode=mode)))
+    if base.retrieval_mode == "hybrid" and base.dense_weight != base.bm25_weight:
+        rows.append(("hybrid, equal weights", base.replace(dense_weight=1.0, bm25_weight=1.0)))
     rows.append((f"answer-type cues {'off' if base.use_answer_type_cues else 'on'}",
                  base.replace(use_answer_type_cues=not base.use_answer_type_cues)))
     for size in CHUNK_SIZES:
