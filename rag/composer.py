@@ -47,7 +47,6 @@ class SentenceTable:
     """Per-sentence terms, corpus IDF and each document's title terms, computed once per index."""
 
     def __init__(self, store: IndexStore, documents: Mapping[str, Document]) -> None:
-        self.store = store
         # Title words name the document, not a sentence in it: they count less when picking sentences.
         self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
         self.terms: dict[tuple[str, int], frozenset[str]] = {
@@ -93,14 +92,13 @@ def _window_terms(table: SentenceTable, s: Sentence) -> frozenset[str]:
 
 
 def answer_signals(question: Question, cands: list[Candidate], table: SentenceTable, missing_rare: float,
-                   settings: Settings) -> dict[str, float]:
+                   settings: Settings, q_terms: list[str]) -> dict[str, float]:
     """What the confidence model sees: how well the best sentence matches, and what the corpus lacks."""
     if not cands:
         return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "type_any": -1.0,
                 "missing_rare": missing_rare, "window_missing": 1.0, "document_match": 0.0}
     best = cands[0]
     typed = settings.use_answer_type_cues and question.expected_type is not None
-    q_terms = list(dict.fromkeys(terms(question.text)))
     window = _window_terms(table, best.sentence)
     # Corpus words of the question that the best sentence's neighbourhood lacks (unseen words are missing_rare's).
     absent = [table.weight(t) for t in q_terms if t in table.idf and t not in window]
@@ -122,10 +120,13 @@ def confidence_from(features: dict[str, float], weights) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+def question_terms(question: Question) -> list[str]:
+    return list(dict.fromkeys(terms(question.text)))
+
+
 def score_candidates(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
-                     table: SentenceTable, settings: Settings) -> tuple[list[Candidate], float]:
+                     table: SentenceTable, settings: Settings, q_terms: list[str]) -> tuple[list[Candidate], float]:
     """Candidates best first, and the share of the question's IDF mass absent from the whole corpus."""
-    q_terms = list(dict.fromkeys(terms(question.text)))
     total = sum(table.weight(t) for t in q_terms)
     missing = sum(table.weight(t) for t in q_terms if t not in table.idf)
     missing_rare = missing / total if total else 0.0
@@ -205,23 +206,27 @@ def compose(question: Question, query_vector: np.ndarray, passages: list[Passage
     shown_passages = passages[:shown] if shown else passages
     if parts and len(parts) > 1:
         chosen: dict[tuple[str, int], Candidate] = {}
-        confidences, all_cands, signals = [], [], {}
+        weakest: tuple[float, dict[str, float]] | None = None  # the confidence is the weakest part's
+        all_cands: list[Candidate] = []
         per_part = max(1, settings.max_answer_sentences // len(parts))
         for part, vector in parts:
-            cands, missing_rare = score_candidates(part, vector, passages, store, table, settings)
-            part_signals = answer_signals(part, cands, table, missing_rare, settings)
-            signals = signals or part_signals
-            confidences.append(confidence_from(part_signals, settings.confidence_weights))
+            q_terms = question_terms(part)
+            cands, missing_rare = score_candidates(part, vector, passages, store, table, settings, q_terms)
+            part_signals = answer_signals(part, cands, table, missing_rare, settings, q_terms)
+            part_confidence = confidence_from(part_signals, settings.confidence_weights)
+            if weakest is None or part_confidence < weakest[0]:
+                weakest = (part_confidence, part_signals)
             all_cands += cands
             if cands:
                 for c in _select(cands, store, settings.replace(max_answer_sentences=per_part)):
                     chosen.setdefault((c.sentence.doc_id, c.sentence.index), c)
-        confidence = min(confidences) if confidences else 0.0
+        confidence, signals = weakest
         picked = sorted(chosen.values(), key=lambda c: (c.sentence.doc_id, c.sentence.index))
         return _finish(question, picked, sorted(all_cands, key=lambda c: -c.score), confidence, shown_passages,
                        documents, settings, signals)
-    cands, missing_rare = score_candidates(question, query_vector, passages, store, table, settings)
-    signals = answer_signals(question, cands, table, missing_rare, settings)
+    q_terms = question_terms(question)
+    cands, missing_rare = score_candidates(question, query_vector, passages, store, table, settings, q_terms)
+    signals = answer_signals(question, cands, table, missing_rare, settings, q_terms)
     confidence = confidence_from(signals, settings.confidence_weights)
     picked = _select(cands, store, settings) if cands else []
     return _finish(question, picked, cands, confidence, shown_passages, documents, settings, signals)
