@@ -121,41 +121,52 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _location_options(default) -> argparse.ArgumentParser:
+    """--corpus, --index, --settings and -v: accepted before or after the command."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--corpus", type=Path, default=default, help="documents folder (default: ./corpus)")
+    options.add_argument("--index", type=Path, default=default, help="index folder (default: ./index)")
+    options.add_argument("--settings", type=Path, default=default, help="JSON file of Settings overrides")
+    options.add_argument("-v", "--verbose", action="store_true", default=default if default is not None else False,
+                         help="show warnings and progress details")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Cited, extractive answers from your documents.")
-    parser.add_argument("--corpus", type=Path, default=None, help="documents folder (default: ./corpus)")
-    parser.add_argument("--index", type=Path, default=None, help="index folder (default: ./index)")
-    parser.add_argument("--settings", type=Path, default=None, help="JSON file of Settings overrides")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show warnings and progress details")
+    parser = argparse.ArgumentParser(prog="rag", description="Cited, extractive answers from your documents.",
+                                     parents=[_location_options(None)])
+    # The same options after the command (`rag index --corpus DIR`); SUPPRESS keeps a value given
+    # before the command from being overwritten by the subcommand's default.
+    after = [_location_options(argparse.SUPPRESS)]
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ask", help="answer one question")
+    p = sub.add_parser("ask", parents=after, help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50)")
     p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable)")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("index", help="build or update the index")
+    p = sub.add_parser("index", parents=after, help="build or update the index")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("add", help="add files to the corpus and index them")
+    p = sub.add_parser("add", parents=after, help="add files to the corpus and index them")
     p.add_argument("paths", nargs="+", type=Path)
     p.set_defaults(func=cmd_add)
 
-    p = sub.add_parser("chat", help="a conversation in the terminal")
+    p = sub.add_parser("chat", parents=after, help="a conversation in the terminal")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("serve", help="start the web chat")
+    p = sub.add_parser("serve", parents=after, help="start the web chat")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--feedback", type=Path, default=None, help="JSONL file for 👍/👎 votes")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", help="measure answer quality on the eval sets")
+    p = sub.add_parser("eval", parents=after, help="measure answer quality on the eval sets")
     _lazy_arguments(p, "rag.evaluation.cli")
-    p = sub.add_parser("bench", help="measure speed, memory and scale")
+    p = sub.add_parser("bench", parents=after, help="measure speed, memory and scale")
     _lazy_arguments(p, "rag.benchmark")
     return parser
 

@@ -62,3 +62,11 @@ def test_console_script_end_to_end(tmp_path):
     done = subprocess.run([sys.executable, "-m", "rag.cli", "--index", str(tmp_path / "i"), "ask", "   "],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "question is empty" in done.stderr
+
+
+def test_folder_options_work_before_or_after_the_command(tmp_path, capsys):
+    index = str(tmp_path / "index")
+    assert main(["index", "--corpus", str(ROOT / "corpus"), "--index", index]) == 0
+    assert main(["--corpus", str(ROOT / "corpus"), "--index", index, "index"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("built index") and any(line.startswith(f"loaded index in {index}") for line in out)
