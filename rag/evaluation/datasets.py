@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REQUIRED_KEYS = ("id", "question", "answers", "evidence", "answerable")
+SPLITS = ("dev", "test")  # dev items may be used to calibrate thresholds; test items are held out
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class EvalItem:
     kind: str = ""
     tags: tuple[str, ...] = ()
     doc: str | None = None  # the document the evidence comes from (fixture set)
+    split: str = "test"  # "dev" (may tune thresholds on it) or "test" (held out); "test" when absent
 
     @property
     def needs_all_evidence(self) -> bool:
@@ -30,6 +32,9 @@ def parse_item(data: dict, where: str = "") -> EvalItem:
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise ValueError(f"{where}: missing {', '.join(missing)}")
+    split = str(data.get("split") or "test")
+    if split not in SPLITS:
+        raise ValueError(f"{where}: split must be one of {', '.join(SPLITS)}, got {split!r}")
     return EvalItem(
         id=str(data["id"]),
         question=str(data["question"]),
@@ -40,6 +45,7 @@ def parse_item(data: dict, where: str = "") -> EvalItem:
         kind=str(data.get("kind") or ""),
         tags=tuple(str(t) for t in data.get("tags") or ()),
         doc=data.get("doc"),
+        split=split,
     )
 
 
@@ -62,6 +68,15 @@ def load_jsonl(path: str | Path) -> list[EvalItem]:
         seen.add(item.id)
         items.append(item)
     return items
+
+
+def select_split(items: list[EvalItem], split: str | None) -> list[EvalItem]:
+    """The items of one split ("dev" or "test"); every item when split is None or "all"."""
+    if split in (None, "all"):
+        return list(items)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)} or 'all', got {split!r}")
+    return [item for item in items if item.split == split]
 
 
 # ---- SQuAD v2.0 -----------------------------------------------------------------------------
