@@ -21,6 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import ModelError
+
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer-minilm"
 WEIGHTS_FILE = "answer_model.safetensors"
 CONFIG_FILE = "config.json"
@@ -217,7 +219,7 @@ def read_config(folder: Path = MODEL_DIR) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise RuntimeError(f"answer model config unreadable: {path}: {exc}") from exc
+        raise ModelError(f"answer model config unreadable: {path}: {exc}") from exc
 
 
 def load_network(folder: Path = MODEL_DIR) -> Any:
@@ -227,14 +229,106 @@ def load_network(folder: Path = MODEL_DIR) -> Any:
     config = read_config(folder)
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
-        raise RuntimeError(f"answer model weights missing: {weights}")
+        raise ModelError(f"answer model weights missing: {weights}")
     if file_sha256(weights) != config.get("weights_sha256"):
-        raise RuntimeError(f"answer model weights do not match their recorded sha256: {weights}")
+        raise ModelError(f"answer model weights do not match their recorded sha256: {weights}")
     network = build_network(trainable_from_layer=int(config["trainable_from_layer"]))
     state = {k: v.float() for k, v in load_file(str(weights)).items()}
     missing = [k for k, p in network.named_parameters() if p.requires_grad and k not in state]
     if missing:
-        raise RuntimeError(f"answer model weights lack {len(missing)} tensors, e.g. {missing[0]}")
+        raise ModelError(f"answer model weights lack {len(missing)} tensors, e.g. {missing[0]}")
     network.load_state_dict(state, strict=False)
     network.eval()
     return network
+
+
+# ---- inference ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairScore:
+    """The model's view of one (question, sentence) pair."""
+
+    logit: float  # "this sentence answers the question", before calibration
+    span: tuple[int, int] | None  # the short answer's characters within the sentence
+    span_score: float
+
+
+class AnswerScorer:
+    """Scores (question, sentence) pairs with the shipped answer model (torch backend).
+
+    Loaded lazily: the network is built on the first `score` call, so a caller that never asks
+    (an index build) never pays for it.
+    """
+
+    backend = "torch"
+
+    def __init__(self, folder: Path = MODEL_DIR, threads: int = 1) -> None:
+        self.folder = Path(folder)
+        self.config = read_config(self.folder)
+        self.threads = threads
+        self._network: Any = None
+        import threading
+
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return f"{self.folder.name}@{str(self.config.get('weights_sha256', ''))[:12]}"
+
+    def _net(self) -> Any:
+        with self._lock:
+            if self._network is None:
+                self._network = load_network(self.folder)
+            return self._network
+
+    def logits(self, enc: EncodedPairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import torch
+
+        network = self._net()
+        with torch.inference_mode():
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                a, s, e = network(torch.from_numpy(enc.input_ids), torch.from_numpy(enc.attention_mask),
+                                  torch.from_numpy(enc.token_type_ids))
+            finally:
+                torch.set_num_threads(previous)
+        return a.numpy(), s.numpy(), e.numpy()
+
+    def score(self, question: str, titles: Sequence[str], sentences: Sequence[str]) -> list[PairScore]:
+        if not sentences:
+            return []
+        enc = encode_pairs([question] * len(sentences), titles, sentences)
+        answer_logits, starts, ends = self.logits(enc)
+        out = []
+        for row, sentence in enumerate(sentences):
+            span = best_span(enc, row, starts[row], ends[row], sentence)
+            out.append(PairScore(float(answer_logits[row]), span[:2] if span else None, span[2] if span else 0.0))
+        return out
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic map from the model's logit and the signals it cannot see to P(the answer is right)."""
+
+    weights: tuple[tuple[str, float], ...]
+    threshold: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = sum(w * features.get(name, 0.0) for name, w in self.weights)
+        z = max(-30.0, min(30.0, z))
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def load_calibration(folder: Path = MODEL_DIR) -> Calibration:
+    path = folder / CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration(tuple((str(k), float(v)) for k, v in data["weights"]), float(data["threshold"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # Before calibration has been fitted: the raw logit, threshold at even odds.
+        if path.exists():
+            raise ModelError(f"answer model calibration unreadable: {path}: {exc}") from exc
+        return Calibration((("model_logit", 1.0),), 0.5)

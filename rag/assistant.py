@@ -11,12 +11,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from .composer import SentenceTable, compose
+from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
+from .answer_model import AnswerScorer, Calibration, load_calibration
+from .composer import Composer, QuestionPart
 from .corpus import Document, load_corpus, load_document
 from .embedding import Embedder
-from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError
-from .question import analyse_question, split_compound, validate_question
-from .retrieval import Retriever, query_text
+from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError, ModelError
+from .question import analyse_question, search_text_for, split_compound, validate_question
+from .retrieval import Retriever
 from .settings import Settings
 from .store import IndexStore, build_store, load_store, save_store
 from .types import Answer
@@ -43,7 +45,7 @@ class _State:
     documents: Mapping[str, Document]
     store: IndexStore
     retriever: Retriever
-    table: SentenceTable
+    composer: Composer
 
 
 class Assistant:
@@ -56,11 +58,13 @@ class Assistant:
         self.index_dir = index_dir
         self.load_errors = list(load_errors or [])
         self.build_info = build_info or {}
+        self.answer_scorer, self.calibration = answer_model_for(settings)
         self._state = self._make_state(documents, store)
         self._write_lock = threading.Lock()
 
     def _make_state(self, documents: Mapping[str, Document], store: IndexStore) -> _State:
-        return _State(dict(documents), store, Retriever(store, documents, self.settings), SentenceTable(store, documents))
+        return _State(dict(documents), store, Retriever(store, documents, self.settings),
+                      Composer(store, documents, self.settings, self.answer_scorer, self.calibration))
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
@@ -84,7 +88,10 @@ class Assistant:
             detail = "; ".join(str(e) for e in loaded.errors) or "no .txt, .md or .html files"
             raise CorpusError(f"no usable documents in {corpus_dir} ({detail})")
         embedder = embedder or Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size,
-                                        settings.query_threads)
+                                        settings.query_threads, backend=settings.query_backend,
+                                        onnx_dir=settings.onnx_dir, verify_checksums=settings.verify_checksums)
+        if hasattr(embedder, "use_index"):  # ONNX export cached in <index>/onnx (made there once if missing)
+            embedder.use_index(index_dir)
         store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
         if warm:
             embedder.encode_query("warm-up")
@@ -141,25 +148,24 @@ class Assistant:
         if retrieval_mode not in (None, "hybrid", "dense", "bm25"):
             raise InvalidQuestionError(f"retrieval_mode must be 'hybrid', 'dense' or 'bm25', got {retrieval_mode!r}")
         state = self._state
-        search_text = query_text(text, turns, self.settings.history_turns)
-        q = analyse_question(text)
-        if search_text != text:  # a follow-up: its words are the conversation's, its answer type is its own
-            q = replace(q, text=search_text)
+        search_text = search_text_for(text, turns, self.settings.history_turns)
+        q = analyse_question(text, search_text)
         timings: dict[str, float] = {}
         t1 = time.perf_counter()
-        vector = self.embedder.encode_query(search_text)
+        vector = self.embedder.encode_query(q.query)
         t2 = time.perf_counter()
-        pool = state.retriever.search(search_text, vector, max(top_k, self.settings.answer_pool), retrieval_mode, timings)
+        pool = state.retriever.search(q.query, vector, max(top_k, self.settings.answer_pool), retrieval_mode, timings)
         t3 = time.perf_counter()
         pieces = split_compound(text)
-        parts = [(analyse_question(p), self.embedder.encode_query(p)) for p in pieces] if len(pieces) > 1 else None
-        answer = compose(q, vector, pool, state.store, state.table, state.documents, self.settings, shown=top_k,
-                         parts=parts)
+        if len(pieces) > 1:
+            parts = [QuestionPart(analyse_question(p), self.embedder.encode_query(p)) for p in pieces]
+        else:
+            parts = [QuestionPart(q, vector)]
+        answer = state.composer.compose(q, parts, pool, shown=top_k)
         t4 = time.perf_counter()
         timings.update(validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000,
                        total=(t4 - t0) * 1000)
-        answer = replace(answer, question=text, timings_ms=timings)
-        return answer
+        return replace(answer, timings_ms=timings)
 
     def _clean_history(self, history) -> list[str]:
         if history is None:
@@ -201,6 +207,18 @@ class Assistant:
             self._state = self._make_state(documents, store)
             self.build_info = {"action": "added", **stats}
         return list(new_docs)
+
+
+def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibration | None]:
+    """The answer model named by the settings (None: the baseline composer)."""
+    if settings.answer_model is None:
+        return None, None
+    given = Path(settings.answer_model)
+    folder = given if given.is_dir() else _SHIPPED_MODEL_DIR.parent / settings.answer_model
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"answer model {settings.answer_model!r} not found (looked in {folder}); "
+                         "use Settings(answer_model=None) for the baseline composer")
+    return AnswerScorer(folder, threads=settings.query_threads), load_calibration(folder)
 
 
 def _atomic_copy(source: Path, target: Path) -> None:

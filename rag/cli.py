@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -27,33 +29,102 @@ def _progress_factory(enabled: bool):
 
 def _load(args, rebuild: bool = False, warm: bool = True):
     from .assistant import Assistant
+
+    return Assistant.load(corpus_dir=args.corpus, index_dir=args.index, settings=_settings(args), rebuild=rebuild,
+                          progress=_progress_factory(sys.stderr.isatty()), warm=warm)
+
+
+def _settings(args):
     from .settings import Settings
 
     settings = Settings()
     if getattr(args, "settings", None):
         settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
-    return Assistant.load(corpus_dir=args.corpus, index_dir=args.index, settings=settings, rebuild=rebuild,
-                          progress=_progress_factory(sys.stderr.isatty()), warm=warm)
+    return settings
+
+
+@contextlib.contextmanager
+def _embedder_timings():
+    """What one `rag index` spends in the embedder, whatever its backend: yields a namespace filled on exit.
+
+    model_load: until the embedder gives its first vector (importing torch and sentence-transformers,
+    reading the weights, preparing an ONNX export when the embedder has one); embedding: encoding the
+    chunks and sentences once the model is ready; texts: how many were encoded.
+    """
+    from types import SimpleNamespace
+
+    from .embedding import Embedder
+
+    timings = SimpleNamespace(model_load=0.0, embedding=0.0, texts=0, ready=False)
+    real_encode = Embedder.__dict__["encode"]
+    real_use_index = Embedder.__dict__.get("use_index")
+
+    def encode(self, texts, *args, **kwargs):
+        texts = list(texts)
+        if texts and not timings.ready:
+            started = time.perf_counter()
+            real_encode(self, texts[:1])  # the first vector loads the model: timed on its own
+            timings.model_load += time.perf_counter() - started
+            timings.ready = True
+        started = time.perf_counter()
+        vectors = real_encode(self, texts, *args, **kwargs)
+        timings.embedding += time.perf_counter() - started
+        timings.texts += len(texts)
+        return vectors
+
+    def use_index(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real_use_index(self, *args, **kwargs)
+        finally:
+            timings.model_load += time.perf_counter() - started
+
+    Embedder.encode = encode
+    if real_use_index is not None:
+        Embedder.use_index = use_index
+    try:
+        yield timings
+    finally:
+        Embedder.encode = real_encode
+        if real_use_index is not None:
+            Embedder.use_index = real_use_index
 
 
 def _print_answer(answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
-    print(answer.text)
+    if not answer.answered:
+        print(answer.text)
+        print(f"  {answer.abstain_reason}" if answer.abstain_reason else
+              "  The closest passages are shown as related, not as an answer.")
+        if answer.related:
+            print("  Related (not an answer):")
+            for c in answer.related:
+                print(f"   · {c.quote}  ({c.location})")
+        return
+    bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    pieces = []
+    short = answer.short_answer
+    for c in answer.citations:
+        quote = c.quote
+        if bold and short and short.doc_id == c.doc_id and c.start <= short.start and short.end <= c.end:
+            a, b = short.start - c.start, short.end - c.start
+            quote = f"{quote[:a]}\033[1m{quote[a:b]}\033[0m{quote[b:]}"
+        pieces.append(f"{quote} [{c.number}]")
+    print(" ".join(pieces))
+    if short and not bold:
+        print(f"  Short answer: {short.text}")
     for c in answer.citations:
         print(f"  [{c.number}] {c.title} — {c.location}")
-    if not answer.answered and answer.related:
-        print("  Related (not an answer):")
-        for c in answer.related:
-            print(f"   · {c.quote}  ({c.location})")
+    print(f"  confidence {answer.confidence:.2f}")
 
 
 def cmd_ask(args) -> int:
     from .question import validate_question
-    from .settings import Settings
 
-    validate_question(args.question, Settings().max_question_chars)  # fail fast, before loading the model
+    # fail fast, before loading the model, with the settings the assistant will use
+    validate_question(args.question, _settings(args).max_question_chars)
     assistant = _load(args)
     answer = assistant.ask(args.question, history=args.history or None, top_k=args.top_k)
     _print_answer(answer, args.json)
@@ -61,12 +132,23 @@ def cmd_ask(args) -> int:
 
 
 def cmd_index(args) -> int:
-    assistant = _load(args, rebuild=args.rebuild, warm=False)
+    started = time.perf_counter()
+    with _embedder_timings() as spent:
+        assistant = _load(args, rebuild=args.rebuild, warm=False)
+    seconds = time.perf_counter() - started
     info = assistant.build_info
     m = assistant.store.manifest
+    # What this command spent; the rest of `time rag index` is starting Python and importing `rag`.
+    if spent.texts:
+        timing = (f"in {seconds:.1f} s: model load {spent.model_load:.1f} s, "
+                  f"embedding {spent.texts} texts {spent.embedding:.1f} s")
+    elif spent.model_load >= 0.05:  # e.g. preparing the ONNX query model next to the index
+        timing = f"in {seconds:.2f} s: model load {spent.model_load:.2f} s, nothing to embed"
+    else:
+        timing = f"in {seconds:.2f} s, nothing to embed"
     print(f"{info.get('action')} index in {assistant.index_dir}: {m['counts']['documents']} documents, "
           f"{m['counts']['chunks']} chunks, {m['counts']['sentences']} sentences, {m['faiss'].get('type')} "
-          f"({info.get('load_seconds', 0):.2f}s)")
+          f"({timing})")
     for reason in info.get("reasons", [])[:10]:
         print(f"  because: {reason}")
     for err in assistant.load_errors:
@@ -97,6 +179,7 @@ def cmd_chat(args) -> int:
             return 0
         if line.strip() == "/clear":
             history = []
+            print("rag> Conversation cleared.")
             continue
         try:
             answer = assistant.ask(line, history=history)
@@ -143,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=after, help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
-    p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (1-50)")
+    p.add_argument("--top-k", type=int, default=None,
+                   help="passages to show (1-50); at least Settings.answer_pool (8) are always searched")
     p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable)")
     p.set_defaults(func=cmd_ask)
 

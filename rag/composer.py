@@ -1,244 +1,238 @@
-"""The extractive answer: pick the sentences that answer, cite them, or abstain.
+"""The extractive answer: pick the sentence(s) that answer, cite them, or say the documents don't.
 
-Each candidate sentence (from the retrieved passages) is scored by semantic similarity to the
-question, IDF-weighted word coverage, and whether it holds the kind of phrase the question asks
-for (a date for "when", a place for "where", ...). A logistic model over the best sentence's
-features gives the confidence; below the threshold the answer abstains.
+One `Composer` per index: it owns the sentence table and the answer model. Every question is handled
+as a compound question of one or more parts ("Which X …, and who Y …?" has two); each part gets its
+best sentence, and the answer's confidence is the weakest part's.
+
+With the answer model (the default), the cheap scorer (rag/sentence_scoring.py) shortlists
+`Settings.rerank_candidates` sentences, the model reads each one with the question, and a calibrated
+logistic map over the model's score and the signals it cannot see (question words the corpus never
+uses, whether the sentence holds the asked-for kind of phrase) gives P(right). Below
+`Settings.answer_threshold` the answer abstains. With `Settings(answer_model=None)` the hand-set
+baseline decides instead (kept for comparison in `rag eval --compare`).
 """
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from .chunking import Sentence
+from .answer_model import AnswerScorer, Calibration, PairScore
 from .corpus import Document
-from .question import Question, has_answer_type
+from .question import Question, main_script, script_language
+from .sentence_scoring import (
+    DOCUMENT_QUESTION,
+    Candidate,
+    SentenceTable,
+    answer_signals,
+    confidence_from,
+    question_terms,
+    score_candidates,
+)
 from .settings import Settings
 from .store import IndexStore
-from .text_analysis import terms
-from .types import NOT_ANSWERED, Answer, Citation, Passage
+from .types import NOT_ANSWERED, Answer, Citation, Passage, ShortAnswer
 
 # A sentence that opens like this leans on the one before it.
 _DEPENDENT_START = re.compile(
-    r"^[\"“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|"
-    r"Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In addition|As a result|Then|The two|Both)\b")
-
-OVERLAP_WEIGHT = 0.5
-TYPE_WEIGHT = 0.12
-# Titles, datelines and metadata lines answer questions about the document itself, rarely others.
-DOCUMENT_QUESTION = re.compile(
-    r"\b(?:article|story|piece|document|report|write|wrote|written|writer|author|reporter|journalist|byline|"
-    r"publish\w*|publication|outlet|newspaper|paper|headline|title|link|url|web ?address|section|e-?mail|updated?|"
-    r"posted|source|date[ds]?)\b", re.I)
-TITLE_TERM_FACTOR = 0.3
-# Which metadata field answers a question about the document, by question kind.
-METADATA_FOR_KIND = {"who": ("author", "byline"), "when": ("published", "updated", "date"),
-                     "where": ("publisher", "url", "section"), "what": ("title",)}
-METADATA_AFFINITY = 0.15
-KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
+    r"""^["“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|
+    Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In\ addition|As\ a\ result|Then|The\ two|Both)\b""",
+    re.VERBOSE)
+# Kinds of question whose answer is one fact: one sentence is enough.
+_ONE_FACT = {"when", "where", "who", "how-many", "yes-no"}
 
 
-class SentenceTable:
-    """Per-sentence terms, corpus IDF and each document's title terms, computed once per index."""
+@dataclass(frozen=True)
+class QuestionPart:
+    """One thing a question asks, with its own search vector."""
 
-    def __init__(self, store: IndexStore, documents: Mapping[str, Document]) -> None:
-        # Title words name the document, not a sentence in it: they count less when picking sentences.
-        self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
-        self.terms: dict[tuple[str, int], frozenset[str]] = {
-            key: frozenset(terms(s.embed_text if s.kind == "metadata" else s.text)) for key, s in store.sentences.items()
-        }
-        df = Counter(t for ts in self.terms.values() for t in ts)
-        self.n = max(1, len(self.terms))
-        self.idf = {t: math.log((self.n + 1) / (c + 0.5)) for t, c in df.items()}
-        self.unseen_idf = math.log((self.n + 1) / 0.5)
-        self.max_idf = max(self.idf.values(), default=1.0) or 1.0
-
-    def weight(self, term: str) -> float:
-        return self.idf.get(term, self.unseen_idf)
+    question: Question
+    vector: np.ndarray
 
 
 @dataclass
-class Candidate:
-    sentence: Sentence
-    chunk_id: str
-    cosine: float
-    coverage: float
-    type_match: float
-    score: float = 0.0
+class _PartResult:
+    picked: list[Candidate]
+    ranked: list[Candidate]
+    confidence: float
+    signals: dict[str, float]
+    short: ShortAnswer | None = None
 
 
-def _coverage(q_terms: list[str], table: SentenceTable, sentence: Sentence) -> float:
-    if not q_terms:
-        return 0.0
-    own = table.terms.get((sentence.doc_id, sentence.index), frozenset())
-    near = table.terms.get((sentence.doc_id, sentence.index - 1), frozenset()) | \
-        table.terms.get((sentence.doc_id, sentence.index + 1), frozenset())
-    title = table.title_terms.get(sentence.doc_id, frozenset())
-    weights = [table.weight(t) * (TITLE_TERM_FACTOR if t in title else 1.0) for t in q_terms]
-    total = sum(weights)
-    got = sum(w * (1.0 if t in own else 0.4 if t in near else 0.0) for t, w in zip(q_terms, weights))
-    return got / total if total else 0.0
+class Composer:
+    def __init__(self, store: IndexStore, documents: Mapping[str, Document], settings: Settings,
+                 scorer: AnswerScorer | None = None, calibration: Calibration | None = None) -> None:
+        self.store = store
+        self.documents = documents
+        self.settings = settings
+        self.table = SentenceTable(store, documents)
+        self.scorer = scorer
+        self.calibration = calibration
+        self.corpus_script = main_script(" ".join(d.text[:2000] for d in documents.values()))
 
-
-def _window_terms(table: SentenceTable, s: Sentence) -> frozenset[str]:
-    get = table.terms.get
-    return get((s.doc_id, s.index), frozenset()) | get((s.doc_id, s.index - 1), frozenset()) | \
-        get((s.doc_id, s.index + 1), frozenset())
-
-
-def answer_signals(question: Question, cands: list[Candidate], table: SentenceTable, missing_rare: float,
-                   settings: Settings, q_terms: list[str]) -> dict[str, float]:
-    """What the confidence model sees: how well the best sentence matches, and what the corpus lacks."""
-    if not cands:
-        return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "type_any": -1.0,
-                "missing_rare": missing_rare, "window_missing": 1.0, "document_match": 0.0}
-    best = cands[0]
-    typed = settings.use_answer_type_cues and question.expected_type is not None
-    window = _window_terms(table, best.sentence)
-    # Corpus words of the question that the best sentence's neighbourhood lacks (unseen words are missing_rare's).
-    absent = [table.weight(t) for t in q_terms if t in table.idf and t not in window]
-    return {
-        "bias": 1.0,
-        "cosine": best.cosine,
-        "coverage": best.coverage,
-        "type_match": best.type_match,
-        "type_any": (1.0 if any(c.type_match > 0 for c in cands[:3]) else -1.0) if typed else 0.0,
-        "missing_rare": missing_rare,
-        "window_missing": max(absent, default=0.0) / table.max_idf,
-        # a question about the document itself, answered by its metadata or title lines
-        "document_match": 1.0 if DOCUMENT_QUESTION.search(question.text) and best.sentence.kind != "body" else 0.0,
-    }
-
-
-def confidence_from(features: dict[str, float], weights) -> float:
-    z = sum(w * features.get(name, 0.0) for name, w in weights)
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
-def question_terms(question: Question) -> list[str]:
-    return list(dict.fromkeys(terms(question.text)))
-
-
-def score_candidates(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
-                     table: SentenceTable, settings: Settings, q_terms: list[str]) -> tuple[list[Candidate], float]:
-    """Candidates best first, and the share of the question's IDF mass absent from the whole corpus."""
-    total = sum(table.weight(t) for t in q_terms)
-    missing = sum(table.weight(t) for t in q_terms if t not in table.idf)
-    missing_rare = missing / total if total else 0.0
-    seen: set[tuple[str, int]] = set()
-    cands: list[Candidate] = []
-    keys, owners = [], []
-    for p in passages:
-        chunk = store.chunk_by_id[p.chunk_id]
-        for idx in range(chunk.first_sentence, chunk.last_sentence + 1):
-            key = (chunk.doc_id, idx)
-            if key in seen:
-                continue
-            seen.add(key)
-            keys.append(key)
-            owners.append(p.chunk_id)
-    if not keys:
-        return [], missing_rare
-    rows = np.fromiter((store.sentence_row(d, i) for d, i in keys), dtype=np.int64, count=len(keys))
-    cosines = store.sentence_vectors[rows] @ query_vector
-    use_types = settings.use_answer_type_cues and question.expected_type is not None
-    about_document = bool(DOCUMENT_QUESTION.search(question.text))
-    for key, owner, cos in zip(keys, owners, cosines):
-        s = store.sentences[key]
-        if use_types:
-            type_match = 1.0 if has_answer_type(s.text, question.text, question.expected_type) else -1.0
-        else:
-            type_match = 0.0
-        c = Candidate(s, owner, float(cos), _coverage(q_terms, table, s), type_match)
-        c.score = c.cosine + OVERLAP_WEIGHT * c.coverage + TYPE_WEIGHT * c.type_match
-        if not about_document:
-            c.score -= KIND_PENALTY.get(s.kind, 0.0)
-        elif s.kind == "metadata" and s.text.split(":", 1)[0] in METADATA_FOR_KIND.get(question.kind, ()):
-            c.score += METADATA_AFFINITY
-        cands.append(c)
-    cands.sort(key=lambda c: (-c.score, c.sentence.doc_id, c.sentence.index))
-    return cands, missing_rare
-
-
-def _select(cands: list[Candidate], store: IndexStore, settings: Settings) -> list[Candidate]:
-    """The best sentence, near-ties of the same kind, and the sentence any of them leans on."""
-    best = cands[0]
-    # A metadata answer is one field, or two that say the same (author and byline), never the whole header.
-    limit = min(2, settings.max_answer_sentences) if best.sentence.kind == "metadata" else settings.max_answer_sentences
-    margin = settings.extra_sentence_margin / (2 if best.sentence.kind == "metadata" else 1)
-    close = [c for c in cands[1:] if c.score >= best.score - margin and c.sentence.kind == best.sentence.kind]
-    by_key = {(c.sentence.doc_id, c.sentence.index): c for c in cands}
-    chosen: dict[tuple[str, int], Candidate] = {}
-    for c in [best, *close]:
-        group = [c]
-        s = c.sentence
-        prev = store.sentences.get((s.doc_id, s.index - 1))
-        if s.kind == "body" and prev is not None and prev.kind == "body" and _DEPENDENT_START.match(s.text):
-            group.insert(0, by_key.get((prev.doc_id, prev.index)) or Candidate(prev, c.chunk_id, 0.0, 0.0, 0.0))
-        group = [g for g in group if (g.sentence.doc_id, g.sentence.index) not in chosen]
-        if chosen and len(chosen) + len(group) > limit:
-            break
-        for g in group[-limit:] if not chosen else group:
-            chosen[(g.sentence.doc_id, g.sentence.index)] = g
-    return sorted(chosen.values(), key=lambda c: (c.sentence.doc_id, c.sentence.index))
-
-
-def _citation(number: int, c: Candidate, documents: Mapping[str, Document]) -> Citation:
-    s = c.sentence
-    return Citation(number, s.doc_id, documents[s.doc_id].title, c.chunk_id, s.start, s.end,
-                    documents[s.doc_id].text[s.start:s.end], f"{s.doc_id}#char={s.start},{s.end}", s.kind,
-                    round(c.score, 4))
-
-
-def compose(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
-            table: SentenceTable, documents: Mapping[str, Document], settings: Settings, shown: int | None = None,
-            parts: list[tuple[Question, np.ndarray]] | None = None) -> Answer:
-    """Weigh the sentences of all `passages`; the Answer lists the first `shown` of them.
-
-    `parts` (a question that asks two things, each with its own vector) gets the best sentence
-    for each part; the confidence is the weakest part's.
-    """
-    shown_passages = passages[:shown] if shown else passages
-    if parts and len(parts) > 1:
+    # ---- the one entry point -------------------------------------------------------------------
+    def compose(self, question: Question, parts: Sequence[QuestionPart], passages: list[Passage],
+                shown: int | None = None) -> Answer:
+        """Weigh the sentences of all `passages` for every part; the Answer lists the first `shown` passages."""
+        shown_passages = passages[:shown] if shown else passages
+        foreign = self._foreign_script(question)
+        if foreign:
+            return Answer(question.text, NOT_ANSWERED, False, 0.0, [], shown_passages, [], question.kind,
+                          abstain_reason=foreign)
+        per_part = max(1, self.settings.max_answer_sentences // max(1, len(parts)))
+        results = [self._answer_part(p, passages, per_part, single=len(parts) == 1) for p in parts]
+        weakest = min(results, key=lambda r: r.confidence)
         chosen: dict[tuple[str, int], Candidate] = {}
-        weakest: tuple[float, dict[str, float]] | None = None  # the confidence is the weakest part's
-        all_cands: list[Candidate] = []
-        per_part = max(1, settings.max_answer_sentences // len(parts))
-        for part, vector in parts:
-            q_terms = question_terms(part)
-            cands, missing_rare = score_candidates(part, vector, passages, store, table, settings, q_terms)
-            part_signals = answer_signals(part, cands, table, missing_rare, settings, q_terms)
-            part_confidence = confidence_from(part_signals, settings.confidence_weights)
-            if weakest is None or part_confidence < weakest[0]:
-                weakest = (part_confidence, part_signals)
-            all_cands += cands
-            if cands:
-                for c in _select(cands, store, settings.replace(max_answer_sentences=per_part)):
-                    chosen.setdefault((c.sentence.doc_id, c.sentence.index), c)
-        confidence, signals = weakest
+        for r in results:
+            for c in r.picked:
+                chosen.setdefault((c.sentence.doc_id, c.sentence.index), c)
         picked = sorted(chosen.values(), key=lambda c: (c.sentence.doc_id, c.sentence.index))
-        return _finish(question, picked, sorted(all_cands, key=lambda c: -c.score), confidence, shown_passages,
-                       documents, settings, signals)
-    q_terms = question_terms(question)
-    cands, missing_rare = score_candidates(question, query_vector, passages, store, table, settings, q_terms)
-    signals = answer_signals(question, cands, table, missing_rare, settings, q_terms)
-    confidence = confidence_from(signals, settings.confidence_weights)
-    picked = _select(cands, store, settings) if cands else []
-    return _finish(question, picked, cands, confidence, shown_passages, documents, settings, signals)
+        ranked = sorted((c for r in results for c in r.ranked), key=lambda c: -c.score)
+        short = results[0].short if len(results) == 1 else None
+        return self._finish(question, picked, ranked, weakest.confidence, shown_passages, weakest.signals, short)
 
+    # ---- per part --------------------------------------------------------------------------------
+    def _answer_part(self, part: QuestionPart, passages: list[Passage], limit: int, single: bool) -> _PartResult:
+        q = part.question
+        q_terms = question_terms(q)
+        cands, missing_rare = score_candidates(q, part.vector, passages, self.store, self.table, self.settings,
+                                               q_terms)
+        signals = answer_signals(q, cands, self.table, missing_rare, self.settings, q_terms)
+        if not cands:
+            return _PartResult([], [], 0.0, signals)
+        if self.scorer is None:
+            confidence = confidence_from(signals, self.settings.confidence_weights)
+            return _PartResult(self._select_baseline(cands, limit), cands, confidence, signals)
+        return self._answer_with_model(q, cands, signals, limit, single)
 
-def _finish(question: Question, picked: list[Candidate], cands: list[Candidate], confidence: float,
-            passages: list[Passage], documents: Mapping[str, Document], settings: Settings,
-            signals: dict[str, float]) -> Answer:
-    if not picked or confidence < settings.abstain_threshold:
-        related = [_citation(i + 1, c, documents) for i, c in enumerate(cands[:3])]
-        return Answer(question.text, NOT_ANSWERED + " The closest passages are shown as related, not as an answer.",
-                      False, confidence, [], passages, related, question.kind, signals=signals)
-    citations = [_citation(i + 1, c, documents) for i, c in enumerate(picked)]
-    text = " ".join(f"{c.quote} [{c.number}]" for c in citations)
-    return Answer(question.text, text, True, confidence, citations, passages, [], question.kind, signals=signals)
+    def _answer_with_model(self, q: Question, cands: list[Candidate], signals: dict[str, float], limit: int,
+                           single: bool) -> _PartResult:
+        assert self.scorer is not None
+        about_document = bool(DOCUMENT_QUESTION.search(q.query))
+        shortlist = [c for c in cands if c.sentence.kind != "metadata" or about_document]
+        shortlist = shortlist[: self.settings.rerank_candidates] or cands[:1]
+        titles = [self.documents[c.sentence.doc_id].title for c in shortlist]
+        texts = [c.sentence.embed_text if c.sentence.kind == "metadata" else c.sentence.text for c in shortlist]
+        scores = self.scorer.score(q.query, titles, texts)
+        order = sorted(range(len(shortlist)), key=lambda i: (-scores[i].logit, i))
+        best_i = order[0]
+        best, best_score = shortlist[best_i], scores[best_i]
+        features = self._features(q, best, best_score, scores, order, signals)
+        calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)
+        confidence = calibration.probability(features)
+        ranked = [shortlist[i] for i in order] + [c for c in cands if c not in shortlist]
+        for i in order:
+            shortlist[i].score = round(scores[i].logit, 4)
+        picked = [best]
+        # A second sentence only when the question asks for more than one fact and the model is nearly
+        # as sure of it.
+        if len(order) > 1 and limit > 1 and q.kind not in _ONE_FACT:
+            second_i = order[1]
+            if scores[second_i].logit >= max(self.settings.second_sentence_logit,
+                                              best_score.logit - self.settings.second_sentence_margin) \
+                    and shortlist[second_i].sentence.kind == best.sentence.kind:
+                picked.append(shortlist[second_i])
+        picked = self._with_antecedents(picked, limit)
+        short = None
+        if single and best_score.span and best.sentence.kind == "body" and q.kind != "yes-no":
+            s = best.sentence
+            a, b = best_score.span
+            if (b - a) < len(s.text) * 0.9:
+                start, end = s.start + a, s.start + b
+                short = ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
+        signals = {**signals, **features, "confidence": confidence}
+        return _PartResult(picked, ranked, confidence, signals, short)
+
+    def _features(self, q: Question, best: Candidate, best_score: PairScore, scores: list[PairScore],
+                  order: list[int], signals: dict[str, float]) -> dict[str, float]:
+        second = scores[order[1]].logit if len(order) > 1 else best_score.logit - 10.0
+        return {
+            "bias": 1.0,
+            "model_logit": best_score.logit,
+            "model_margin": min(10.0, best_score.logit - second),
+            "missing_rare": signals["missing_rare"],
+            "type_match": best.type_match,
+            "cosine": best.cosine,
+            "coverage": best.coverage,
+            "document_match": signals["document_match"],
+        }
+
+    # ---- sentence selection ----------------------------------------------------------------------
+    def _with_antecedents(self, picked: list[Candidate], limit: int) -> list[Candidate]:
+        """Add the sentence a chosen one leans on ("He said …"), within the sentence limit."""
+        chosen: dict[tuple[str, int], Candidate] = {}
+        for c in picked:
+            group = [c]
+            s = c.sentence
+            prev = self.store.sentences.get((s.doc_id, s.index - 1))
+            if s.kind == "body" and prev is not None and prev.kind == "body" and _DEPENDENT_START.match(s.text):
+                group.insert(0, Candidate(prev, c.chunk_id, 0.0, 0.0, 0.0))
+            group = [g for g in group if (g.sentence.doc_id, g.sentence.index) not in chosen]
+            if chosen and len(chosen) + len(group) > max(limit, 2):
+                break
+            for g in group:
+                chosen[(g.sentence.doc_id, g.sentence.index)] = g
+        return list(chosen.values())
+
+    def _select_baseline(self, cands: list[Candidate], limit: int) -> list[Candidate]:
+        """The baseline's choice: the best sentence, near-ties of the same kind, and what they lean on."""
+        best = cands[0]
+        # A metadata answer is one field, or two that say the same (author and byline), never the whole header.
+        is_meta = best.sentence.kind == "metadata"
+        limit = min(2, limit) if is_meta else limit
+        margin = self.settings.extra_sentence_margin / (2 if is_meta else 1)
+        close = [c for c in cands[1:] if c.score >= best.score - margin and c.sentence.kind == best.sentence.kind]
+        chosen: dict[tuple[str, int], Candidate] = {}
+        by_key = {(c.sentence.doc_id, c.sentence.index): c for c in cands}
+        for c in [best, *close]:
+            group = [c]
+            s = c.sentence
+            prev = self.store.sentences.get((s.doc_id, s.index - 1))
+            if s.kind == "body" and prev is not None and prev.kind == "body" and _DEPENDENT_START.match(s.text):
+                group.insert(0, by_key.get((prev.doc_id, prev.index)) or Candidate(prev, c.chunk_id, 0.0, 0.0, 0.0))
+            group = [g for g in group if (g.sentence.doc_id, g.sentence.index) not in chosen]
+            if chosen and len(chosen) + len(group) > limit:
+                break
+            for g in group[-limit:] if not chosen else group:
+                chosen[(g.sentence.doc_id, g.sentence.index)] = g
+        return sorted(chosen.values(), key=lambda c: (c.sentence.doc_id, c.sentence.index))
+
+    # ---- the Answer ---------------------------------------------------------------------------------
+    def _foreign_script(self, question: Question) -> str | None:
+        """A reason to abstain when the question is in a script the documents are not written in."""
+        script = main_script(question.text)
+        if script is None or self.corpus_script is None or script == self.corpus_script:
+            return None
+        return (f"The question is in {script_language(script)} text, but the documents are in "
+                f"{script_language(self.corpus_script)} text; ask in the documents' language.")
+
+    def _citation(self, number: int, c: Candidate) -> Citation:
+        s = c.sentence
+        doc = self.documents[s.doc_id]
+        return Citation(number, s.doc_id, doc.title, c.chunk_id, s.start, s.end, doc.text[s.start:s.end],
+                        f"{s.doc_id}#char={s.start},{s.end}", s.kind, round(c.score, 4))
+
+    def _finish(self, question: Question, picked: list[Candidate], ranked: list[Candidate], confidence: float,
+                passages: list[Passage], signals: dict[str, float], short: ShortAnswer | None) -> Answer:
+        threshold = self.settings.abstain_threshold if self.scorer is None else (
+            self.calibration.threshold if self.calibration else 0.5)
+        if self.settings.answer_threshold is not None and self.scorer is not None:
+            threshold = self.settings.answer_threshold
+        if not picked or confidence < threshold:
+            seen: set[tuple[str, int]] = set()
+            related = []
+            for c in ranked:
+                key = (c.sentence.doc_id, c.sentence.index)
+                if key not in seen:
+                    seen.add(key)
+                    related.append(self._citation(len(related) + 1, c))
+                if len(related) == 3:
+                    break
+            return Answer(question.text, NOT_ANSWERED, False, confidence, [], passages, related, question.kind,
+                          signals=signals)
+        citations = [self._citation(i + 1, c) for i, c in enumerate(picked)]
+        text = " ".join(f"{c.quote} [{c.number}]" for c in citations)
+        return Answer(question.text, text, True, confidence, citations, passages, [], question.kind,
+                      signals=signals, short_answer=short)

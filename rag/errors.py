@@ -37,3 +37,7 @@ class IndexStoreError(RagError):
 
 class TokenizerUnavailableError(RagError):
     """Neither the offline nor the online cl100k encoding can be loaded."""
+
+
+class ModelError(RagError):
+    """The answer model (or its ONNX export) is missing, unreadable or does not match its record."""

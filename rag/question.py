@@ -49,9 +49,17 @@ EXPECTED_TYPE = {"when": "date", "where": "place", "who": "person_org", "how-man
 
 @dataclass(frozen=True)
 class Question:
+    """What the user asked (`text`), what to search and score with (`search_text`: a follow-up carries
+    the turn it leans on), and the kind of answer it wants."""
+
     text: str
     kind: str
     expected_type: str | None
+    search_text: str = ""
+
+    @property
+    def query(self) -> str:
+        return self.search_text or self.text
 
 
 _COMPOUND = re.compile(r"(?:,\s*|\s+)(?:and|also)\s+(?=(?:who|whom|what|which|where|when|why|how|is|are|was|were|did|does|do)\b)", re.I)
@@ -83,7 +91,7 @@ def validate_question(question: object, max_chars: int) -> str:
 _MONEY_QUESTION = re.compile(r"\b(?:cost|costs|spend|spent|invest\w*|money|fund\w*|budget|price|pay|paid|worth|won|dollars?)\b", re.I)
 
 
-def analyse_question(text: str) -> Question:
+def analyse_question(text: str, search_text: str = "") -> Question:
     lowered = text.lower().strip()
     kind = "what"
     for name, pattern in _KIND_RULES:
@@ -93,7 +101,70 @@ def analyse_question(text: str) -> Question:
     expected = EXPECTED_TYPE.get(kind)
     if kind == "how-many" and _MONEY_QUESTION.search(lowered):
         expected = "money"
-    return Question(text, kind, expected)
+    return Question(text, kind, expected, search_text if search_text and search_text != text else "")
+
+
+# A question that leans on the conversation: a pronoun or "there"/"then" standing for something said
+# before, or an elliptical "And in April?" / "What about Seoul?".
+_ELLIPTICAL_START = re.compile(r"^(?:and|also|what about|how about|and what about|same for|then|so)\b", re.I)
+_ANAPHOR = re.compile(
+    r"\b(?:he|him|his|she|her|hers|they|them|their|theirs|it|its|there|then|that one|this one|those|these|"
+    r"the same|the other|the latter|the former)\b", re.I)
+_REFERENT = re.compile(r"(?<=\S)\s+(?:[A-Z][\w'’.-]*|the\s+\w+)", re.U)  # a name or noun phrase, not the first word
+_DEICTIC_THAT = re.compile(r"\b(?:that|this)\s*[?.!]?$", re.I)  # "Why did he say that?", "Who said this?"
+
+
+def needs_history(text: str) -> bool:
+    """Whether the question only makes sense with the conversation before it (decided by rule)."""
+    stripped = text.strip()
+    if _ELLIPTICAL_START.match(stripped):
+        return True
+    words = stripped.split()
+    if len(words) <= 2:  # "Why?", "Where exactly?"
+        return True
+    if _DEICTIC_THAT.search(stripped):
+        return True
+    pronoun = _ANAPHOR.search(stripped)
+    if not pronoun:
+        return False
+    # "What did Yoon visit during his trip?": a name (or "the <noun>") before the pronoun is its referent.
+    return not _REFERENT.search(stripped[: pronoun.start()])
+
+
+def search_text_for(question: str, history: list[str], turns: int) -> str:
+    """The text to search with: the question, plus the earlier turn(s) only when it is a follow-up."""
+    if not history or turns <= 0 or not needs_history(question):
+        return question
+    return " ".join([*history[-turns:], question])
+
+
+_SCRIPT_NAMES = {"HANGUL": "Korean", "HIRAGANA": "Japanese", "KATAKANA": "Japanese", "CJK": "Chinese",
+                 "CYRILLIC": "Cyrillic-script", "ARABIC": "Arabic", "HEBREW": "Hebrew", "GREEK": "Greek",
+                 "DEVANAGARI": "Hindi", "THAI": "Thai", "LATIN": "Latin-script"}
+
+
+def script_of(ch: str) -> str | None:
+    """The writing system of a letter ("LATIN", "HANGUL", ...), None for non-letters."""
+    if not ch.isalpha():
+        return None
+    try:
+        return unicodedata.name(ch).split()[0]
+    except ValueError:
+        return None
+
+
+def main_script(text: str) -> str | None:
+    """The script most of the letters are in."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        s = script_of(ch)
+        if s:
+            counts[s] = counts.get(s, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else None
+
+
+def script_language(script: str) -> str:
+    return _SCRIPT_NAMES.get(script, script.title())
 
 
 def has_answer_type(sentence: str, question: str, answer_type: str | None) -> bool:

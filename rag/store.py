@@ -186,6 +186,10 @@ def build_store(
     chunk_vectors = _stack([e.chunk_vectors for e in entries.values()], dim)
     index, info = build_faiss(chunk_vectors, settings)
     manifest = _manifest(entries, settings, embedder.model_name, dim, info, documents)
+    onnx_manifest = getattr(embedder, "onnx_manifest", None)
+    onnx = onnx_manifest() if callable(onnx_manifest) else None
+    if onnx:  # the ONNX export cache questions are embedded with (rag/onnx_runtime.py)
+        manifest["onnx"] = onnx
     store = IndexStore(settings, embedder.model_name, dim, entries, index, info, manifest)
     stats = {"reused_documents": len(reusable), "embedded_documents": len(todo), "embedded_texts": len(texts)}
     return store, stats
@@ -204,7 +208,7 @@ def _encode_with_progress(embedder, texts: list[str], progress: Callable[[int], 
 
 def _library_versions() -> dict:
     versions = {}
-    for name in ("faiss", "numpy", "sentence_transformers", "bm25s", "pysbd", "tiktoken"):
+    for name in ("faiss", "numpy", "sentence_transformers", "bm25s", "pysbd", "tiktoken", "onnxruntime"):
         try:
             from importlib.metadata import version
 
@@ -269,6 +273,10 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
     np.save(build / "sentence_vectors.npy", store.sentence_vectors)
     faiss.write_index(store.faiss_index, str(build / "dense.faiss"))
     manifest = dict(store.manifest)
+    if isinstance(manifest.get("onnx"), dict) and manifest["onnx"].get("dir"):
+        onnx_dir = Path(manifest["onnx"]["dir"]).resolve()
+        if onnx_dir.is_relative_to(index_dir.resolve()):  # recorded relative to the index folder when inside it
+            manifest["onnx"] = {**manifest["onnx"], "dir": str(onnx_dir.relative_to(index_dir.resolve()))}
     manifest["files"] = {name: {"bytes": (build / name).stat().st_size, "sha256": _sha256(build / name)} for name in FILES}
     _write_json(build / "manifest.json", manifest)
     store.manifest = manifest

@@ -47,6 +47,19 @@ NOT_ANSWERED = "The documents don't say."
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The answer phrase inside the first quoted sentence: `documents[doc_id].text[start:end] == text`."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -58,6 +71,8 @@ class Answer:
     question_kind: str = "what"
     timings_ms: dict = field(default_factory=dict)
     signals: dict = field(default_factory=dict)  # inputs of the confidence model, for inspection and tuning
+    short_answer: ShortAnswer | None = None
+    abstain_reason: str | None = None  # why, when it is not just "no sentence answers this"
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +84,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "related": [c.to_dict() for c in self.related],
             "passages": [p.to_dict() for p in self.passages],
+            "short_answer": self.short_answer.to_dict() if self.short_answer else None,
+            "abstain_reason": self.abstain_reason,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "signals": {k: round(v, 4) for k, v in self.signals.items()},
         }

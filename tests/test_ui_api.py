@@ -54,6 +54,20 @@ def _check_offsets(answer: dict, documents) -> None:
         assert documents[c["doc_id"]].text[c["start"]:c["end"]] == c["quote"]
     for p in answer["passages"]:
         assert documents[p["doc_id"]].text[p["start"]:p["end"]] == p["text"]
+    _check_short_answer(answer, documents)
+
+
+def _check_short_answer(answer: dict, documents) -> None:
+    """A short answer (when there is one) is the text at its offsets, inside the quote of a citation."""
+    short = answer.get("short_answer")
+    if short is None:
+        return
+    assert answer["answered"], answer
+    assert set(short) >= {"doc_id", "start", "end", "text"}
+    assert documents[short["doc_id"]].text[short["start"]:short["end"]] == short["text"]
+    assert short["text"].strip()
+    assert any(c["doc_id"] == short["doc_id"] and c["start"] <= short["start"] and short["end"] <= c["end"]
+               for c in answer["citations"]), (short, answer["citations"])
 
 
 def test_ask_returns_a_cited_answer_as_json(client, chat_server):
@@ -69,7 +83,24 @@ def test_ask_returns_a_cited_answer_as_json(client, chat_server):
         assert c["quote"] in answer["text"]
         assert c["location"].endswith(f"#char={c['start']},{c['end']}")
     _check_offsets(answer, chat_server.assistant.documents)
+    assert "short_answer" in answer and "abstain_reason" in answer
+    assert answer["abstain_reason"] is None
+    expected = chat_server.assistant.ask(MEETING)
+    if expected.short_answer is not None:  # the answer model marks the phrase that answers
+        assert answer["short_answer"] == expected.short_answer.to_dict()
+        first = answer["citations"][0]
+        short = answer["short_answer"]
+        assert first["start"] <= short["start"] and short["end"] <= first["end"]
+        assert short["text"] in first["quote"]
     json.dumps(answer)  # plain JSON all the way down
+
+
+def test_a_question_in_another_language_says_why_it_is_not_answered(client, chat_server):
+    answer = client.predict("바이오 클러스터는 어디에 만들어지나요?", api_name="/ask")
+    assert answer["answered"] is False
+    assert answer["text"] == "The documents don't say."
+    assert answer["short_answer"] is None
+    assert "Korean" in answer["abstain_reason"], answer["abstain_reason"]
 
 
 def test_ask_takes_history_and_top_k(client, chat_server):

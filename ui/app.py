@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import gradio as gr
 
 from rag import Assistant, EmptyQuestionError, InvalidQuestionError, QuestionTooLongError
+from rag.settings import MAX_TOP_K
 
 from .feedback import FeedbackLog, make_record, normalise_vote
 from .render import esc, render_answer, render_notice, render_user
@@ -37,6 +38,7 @@ PREFERRED_EXAMPLES = (
     "Who wrote the article?",
 )
 EMPTY_MESSAGE = "Please type a question first."
+TOP_K_LABEL = "Passages shown (top k)"  # the answer weighs max(top_k, Settings.answer_pool) passages; top_k are shown
 ERROR_MESSAGE = "Sorry — something went wrong while answering. Please try again or rephrase the question."
 
 CSS = """
@@ -69,8 +71,12 @@ CSS = """
 #rag-chat .rag-passage { font-size: .88rem; color: var(--body-text-color-subdued); border-left: 3px solid var(--border-color-primary);
   padding: .15rem 0 .15rem .65rem; }
 #rag-chat mark.rag-quote { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
-#rag-chat mark.rag-related-quote { background: transparent; color: var(--body-text-color); text-decoration: underline dotted #b45309;
-  text-underline-offset: 3px; padding: 0; }
+#rag-chat strong.rag-short { font-weight: 700; }
+#rag-chat mark.rag-related-quote { background: rgba(100, 116, 139, .14); color: var(--body-text-color); text-decoration: none;
+  padding: 0 .1em; border-radius: 2px; cursor: text; }  /* "related": a faint wash, unlike an answer or a link */
+/* The chat scrolls a new question to its top (SCROLL_TO_QUESTION_JS), so the arrow Gradio floats over the
+   messages to jump to the bottom would cover the answer's text: hidden. */
+#rag-chat .scroll-down-button-container { display: none !important; }
 #rag-chat .rag-abstain-h, #rag-chat .rag-notice-h { font-weight: 700; }
 #rag-chat .rag-abstain-h::before { content: "∅ "; color: #b45309; }
 #rag-chat .rag-abstain .rag-text { color: var(--body-text-color-subdued); font-size: .92rem; }
@@ -91,6 +97,49 @@ CSS = """
 @media (max-width: 640px) {
   #rag-header h1 { font-size: 1.15rem; }
   #rag-chat .rag-passage { padding-left: .45rem; }
+}
+"""
+
+
+# After each reply: bring the new question (or, with no question, the reply) to the top of the chat's scroll
+# box, so the question and the start of its answer are in view rather than the end of a long answer.
+# Gradio's own autoscroll is off (`autoscroll=False`). `chat` is the chatbot's value: the script waits until
+# that many messages are on the page, then scrolls once, and once more after layout settles unless the reader
+# has scrolled meanwhile.
+SCROLL_TO_QUESTION_JS = """
+(chat) => {
+  const root = document.querySelector('#rag-chat');
+  if (!root) return [];
+  const want = Array.isArray(chat) ? chat.length : 0;
+  const started = performance.now();
+  let placed = null;
+  const place = () => {
+    const box = root.querySelector('[role=log]');
+    const messages = [...root.querySelectorAll('[data-testid=user], [data-testid=bot]')];
+    if (!box || !messages.length) return null;
+    let target = messages[messages.length - 1];
+    const before = messages[messages.length - 2];
+    if (target.dataset.testid === 'bot' && before && before.dataset.testid === 'user') target = before;
+    // a question: its whole row; a reply with no question (grouped with the reply before it): the reply itself
+    const row = (target.dataset.testid === 'user' ? target.closest('.message-row') : target.closest('.message')) || target;
+    box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - 4;
+    const r = row.getBoundingClientRect();
+    if (r.top < 0 || r.top > window.innerHeight - 120) window.scrollBy(0, r.top - 8);
+    return box.scrollTop;
+  };
+  const wait = () => {
+    const count = root.querySelectorAll('[data-testid=user], [data-testid=bot]').length;
+    if (count < want && performance.now() - started < 5000) { requestAnimationFrame(wait); return; }
+    requestAnimationFrame(() => {
+      placed = place();
+      setTimeout(() => {
+        const box = root.querySelector('[role=log]');
+        if (box && placed !== null && Math.abs(box.scrollTop - placed) < 2) place();
+      }, 300);
+    });
+  };
+  requestAnimationFrame(wait);
+  return [];
 }
 """
 
@@ -245,7 +294,7 @@ def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = No
         history_state = gr.State([])   # per-session: earlier questions, for follow-ups
         records_state = gr.State({})   # per-session: message index -> what a vote on it records
         chatbot = gr.Chatbot(
-            elem_id="rag-chat", show_label=False, height="62vh", min_height=320, layout="panel",
+            elem_id="rag-chat", show_label=False, height="62vh", min_height=320, layout="panel", autoscroll=False,
             latex_delimiters=[], allow_tags=False, sanitize_html=True, buttons=[],
             placeholder="Ask a question below. Answers quote the documents and show where each sentence comes from.",
         )
@@ -264,17 +313,22 @@ def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = No
         with gr.Row():
             with gr.Column(scale=3, min_width=220):
                 with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
-                    top_k = gr.Slider(1, 20, value=default_top_k, step=1, label="Passages to search (top k)")
+                    top_k = gr.Slider(1, MAX_TOP_K, value=default_top_k, step=1, label=TOP_K_LABEL,
+                                      info=f"Answers are drawn from the top {assistant.settings.answer_pool} "
+                                           "passages (or top k, if more); this sets how many are shown.")
                     show_passages = gr.Checkbox(False, label="Show all retrieved passages with scores")
             with gr.Column(scale=1, min_width=160):
                 clear_button = gr.Button("Clear conversation", variant="secondary", size="md", elem_id="rag-clear")
 
         outputs = [question_box, chatbot, chat_state, history_state, records_state]
         inputs = [chat_state, history_state, records_state, top_k, show_passages]
+        scroll = dict(fn=None, inputs=[chatbot], outputs=None, js=SCROLL_TO_QUESTION_JS, queue=False,
+                      show_progress="hidden", api_visibility="private")
         question_box.submit(respond, [question_box, *inputs], outputs, api_name="chat_submit",
-                            api_visibility="undocumented")
+                            api_visibility="undocumented").then(**scroll)
         for button in example_buttons:
-            button.click(respond, [button, *inputs], outputs, api_name="chat_example", api_visibility="undocumented")
+            button.click(respond, [button, *inputs], outputs, api_name="chat_example",
+                         api_visibility="undocumented").then(**scroll)
         clear_button.click(clear, None, outputs, api_name="chat_clear", api_visibility="undocumented", queue=False)
         chatbot.clear(clear, None, outputs, api_name="chat_trash", api_visibility="undocumented", queue=False)
         chatbot.like(on_vote, [records_state], None, api_name="chat_vote", api_visibility="undocumented")
@@ -289,7 +343,7 @@ def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = No
 
 def _top_k(value: Any, default: int) -> int:
     try:
-        return max(1, min(50, int(value)))
+        return max(1, min(MAX_TOP_K, int(value)))
     except (TypeError, ValueError):
         return default
 
@@ -306,6 +360,8 @@ def limit_torch_threads(threads: int | None = None) -> int | None:
     every tiny query encoding also spread over all cores makes them wait on each other (on a busy
     2-core machine a query took ~1 s with 2 threads and ~20 ms with 1).
     """
+    if "torch" not in sys.modules:  # the ONNX query backend never loads torch; the torch one sets Settings.query_threads
+        return None
     try:
         import torch
     except ImportError:  # pragma: no cover - the engine needs torch anyway

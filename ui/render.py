@@ -6,10 +6,10 @@ Each message is one line of HTML starting with a <div>: Markdown treats it as a 
 from __future__ import annotations
 
 import html
-import re
 from typing import Mapping, Sequence
 
 from rag import Answer, Citation, Passage
+from rag.types import NOT_ANSWERED, ShortAnswer
 
 MAX_SHOWN_QUESTION = 400  # characters of an overlong question echoed back in the chat
 
@@ -39,15 +39,29 @@ def render_notice(message: str, detail: str | None = None) -> str:
     return f'<div class="rag-notice">{body}</div>'
 
 
-def _markers(text: str, numbers: set[int]) -> str:
-    """Escaped answer text with [n] turned into citation badges."""
-    def badge(match: re.Match) -> str:
-        n = int(match.group(1))
-        if n not in numbers:
-            return match.group(0)
-        return f'<sup class="rag-cite" title="source {n}">[{n}]</sup>'
+def _short_in(c: Citation, short: ShortAnswer | None) -> tuple[int, int] | None:
+    """Where the short answer lies inside the quote of `c` (offsets into `c.quote`), if it belongs to `c`."""
+    if short is None or short.doc_id != c.doc_id or not (c.start <= short.start < short.end <= c.end):
+        return None
+    s, e = short.start - c.start, short.end - c.start
+    return (s, e) if c.quote[s:e] == short.text else None  # offsets that disagree with the text: no bold
 
-    return re.sub(r"\[(\d{1,3})\]", badge, esc(text))
+
+def _quote_html(c: Citation, short: ShortAnswer | None) -> str:
+    """The escaped quote, with the short answer in <strong> when it lies inside it (placed by offsets)."""
+    span = _short_in(c, short)
+    if span is None:
+        return esc(c.quote)
+    s, e = span
+    return f'{esc(c.quote[:s])}<strong class="rag-short">{esc(c.quote[s:e])}</strong>{esc(c.quote[e:])}'
+
+
+def _answer_text(answer: Answer) -> str:
+    """The answer built from its citations: each quote (short answer in bold) and its [n] badge."""
+    if not answer.citations:  # should not happen for an answer: show its text as it is
+        return esc(answer.text)
+    return " ".join(f'{_quote_html(c, answer.short_answer)}<sup class="rag-cite" title="source {c.number}">'
+                    f"[{c.number}]</sup>" for c in answer.citations)
 
 
 def _passage_for(c: Citation, passages: Sequence[Passage]) -> Passage | None:
@@ -77,7 +91,8 @@ def _span_for(c: Citation, passages: Sequence[Passage], documents: Mapping) -> t
     return c.doc_id, start, end, doc.text[start:end]
 
 
-def _highlight(text: str, base: int, quotes: Sequence[Citation], related: bool) -> str:
+def _highlight(text: str, base: int, quotes: Sequence[Citation], related: bool,
+               short: ShortAnswer | None = None) -> str:
     """The passage with each quoted sentence wrapped in <mark>, located by offsets (not by searching)."""
     parts: list[str] = []
     pos = 0
@@ -88,13 +103,15 @@ def _highlight(text: str, base: int, quotes: Sequence[Citation], related: bool) 
             continue  # overlapping or out of range: leave unmarked rather than garble
         parts.append(esc(text[pos:s]))
         tag = "" if related else f'<sup class="rag-cite">[{c.number}]</sup>'
-        parts.append(f'<mark class="{cls}" data-cite="{c.number}">{esc(text[s:e])}</mark>{tag}')
+        inner = esc(text[s:e]) if related or text[s:e] != c.quote else _quote_html(c, short)
+        parts.append(f'<mark class="{cls}" data-cite="{c.number}">{inner}</mark>{tag}')
         pos = e
     parts.append(esc(text[pos:]))
     return "".join(parts)
 
 
-def _sources(citations: Sequence[Citation], passages: Sequence[Passage], documents: Mapping, related: bool) -> str:
+def _sources(citations: Sequence[Citation], passages: Sequence[Passage], documents: Mapping, related: bool,
+             short: ShortAnswer | None = None) -> str:
     groups: dict[tuple[str, int, int], dict] = {}
     for c in citations:
         doc_id, start, end, text = _span_for(c, passages, documents)
@@ -115,7 +132,7 @@ def _sources(citations: Sequence[Citation], passages: Sequence[Passage], documen
             head += f' <span class="rag-date">· {esc(date)}</span>'
         if first.kind == "metadata":
             head += ' <span class="rag-tag">article details</span>'
-        body = _highlight(group["text"], group["start"], cites, related)
+        body = _highlight(group["text"], group["start"], cites, related, short)
         items.append(f'<div class="rag-source"><div class="rag-source-h">{head}</div>'
                      f'<div class="rag-passage">{body}</div></div>')
     return "".join(items)
@@ -138,26 +155,26 @@ def _retrieved_table(passages: Sequence[Passage]) -> str:
             f'<th>passage</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div></details>')
 
 
+GENERIC_ABSTAIN = "No sentence in the documents answers this."
+
+
 def render_answer(answer: Answer, documents: Mapping, show_passages: bool = False) -> str:
-    """An answer (quoted sentences, markers, numbered sources) or an abstention (related passages)."""
-    confidence = f'<span class="rag-muted">confidence {answer.confidence:.2f}</span>'
+    """An answer (quoted sentences, markers, numbered sources) or an abstention (related passages).
+
+    Confidence is shown on answers only: on an abstention it would read as a score for the related passages.
+    """
     if answer.answered:
-        numbers = {c.number for c in answer.citations}
-        out = (f'<div class="rag-answer"><div class="rag-text">{_markers(answer.text, numbers)}</div>'
+        confidence = f'<span class="rag-muted rag-confidence">confidence {answer.confidence:.2f}</span>'
+        out = (f'<div class="rag-answer"><div class="rag-text">{_answer_text(answer)}</div>'
                f'<div class="rag-sources"><div class="rag-sources-h">Sources {confidence}</div>'
-               f"{_sources(answer.citations, answer.passages, documents, related=False)}</div>")
+               f"{_sources(answer.citations, answer.passages, documents, False, answer.short_answer)}</div>")
     else:
-        out = (f'<div class="rag-answer rag-abstain"><div class="rag-abstain-h">The documents don\'t say.</div>'
-               f'<div class="rag-text">{esc(_abstain_text(answer.text))}</div>')
+        reason = answer.abstain_reason or GENERIC_ABSTAIN
+        out = (f'<div class="rag-answer rag-abstain"><div class="rag-abstain-h">{esc(NOT_ANSWERED)}</div>'
+               f'<div class="rag-text">{esc(reason)}</div>')
         if answer.related:
-            out += (f'<div class="rag-sources rag-related"><div class="rag-sources-h">Related passages — not an answer '
-                    f"{confidence}</div>{_sources(answer.related, answer.passages, documents, related=True)}</div>")
+            out += ('<div class="rag-sources rag-related"><div class="rag-sources-h">Related passages — not an answer'
+                    f"</div>{_sources(answer.related, answer.passages, documents, related=True)}</div>")
     if show_passages and answer.passages:
         out += _retrieved_table(answer.passages)
     return out + "</div>"
-
-
-def _abstain_text(text: str) -> str:
-    lead = "The documents don't say."
-    rest = text[len(lead):].strip() if text.startswith(lead) else text.strip()
-    return rest or "No sentence in the documents answers this."

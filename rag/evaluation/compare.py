@@ -17,12 +17,15 @@ def describe(settings) -> str:
     mode = settings.retrieval_mode
     if mode == "hybrid" and settings.dense_weight != settings.bm25_weight:
         mode = f"hybrid {settings.dense_weight:g}:{settings.bm25_weight:g}"
-    return f"{mode}, cues {'on' if settings.use_answer_type_cues else 'off'}, chunk {settings.chunk_tokens}"
+    composer = f"model {settings.answer_model}" if settings.answer_model else "baseline composer"
+    return f"{composer}, {mode}, cues {'on' if settings.use_answer_type_cues else 'off'}, chunk {settings.chunk_tokens}"
 
 
 def ablations(base) -> list[tuple[str, object]]:
     """(label, Settings) rows: the defaults first, then one change at a time."""
     rows = [(f"default ({describe(base)})", base)]
+    if base.answer_model is not None:
+        rows.append(("baseline composer (answer_model=None)", base.replace(answer_model=None)))
     for mode in RETRIEVAL_MODES:
         if mode != base.retrieval_mode:
             rows.append((f"{mode} only" if mode != "hybrid" else "hybrid", base.replace(retrieval_mode=mode)))
@@ -67,7 +70,8 @@ def run_compare(base=None, sets: Sequence[str] = ("article", "fixture"), corpus_
             if progress:
                 progress(label)
             row = {"label": label, "settings": {k: getattr(settings, k) for k in
-                                                ("retrieval_mode", "use_answer_type_cues", "chunk_tokens")},
+                                                ("answer_model", "retrieval_mode", "use_answer_type_cues",
+                                                 "chunk_tokens")},
                    "sets": {}}
             if article_items:
                 rep = evaluate_items("article", article_items, article_corpus, settings,

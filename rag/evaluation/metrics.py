@@ -139,3 +139,38 @@ def rate(flags: Iterable[bool]) -> float | None:
 def mean(values: Iterable[float]) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
+
+
+# ---- calibration ----------------------------------------------------------------------------------
+def reliability_table(confidences: Sequence[float], outcomes: Sequence[bool], bins: int = 10) -> list[dict]:
+    """Per equal-width confidence bin: how many, mean confidence, and how often the answer was right."""
+    if len(confidences) != len(outcomes):
+        raise ValueError("confidences and outcomes must have the same length")
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidences) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if not idx:
+            continue
+        rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(idx),
+                     "confidence": sum(confidences[i] for i in idx) / len(idx),
+                     "accuracy": sum(1 for i in idx if outcomes[i]) / len(idx)})
+    return rows
+
+
+def expected_calibration_error(confidences: Sequence[float], outcomes: Sequence[bool], bins: int = 10) -> float | None:
+    """ECE: the bin-size-weighted gap between mean confidence and accuracy (10 equal-width bins)."""
+    if not confidences:
+        return None
+    n = len(confidences)
+    return sum(r["n"] / n * abs(r["confidence"] - r["accuracy"])
+               for r in reliability_table(confidences, outcomes, bins))
+
+
+def confidence_gap(confidences: Sequence[float], answered: Sequence[bool], right: Sequence[bool]) -> float | None:
+    """Among answered questions: mean confidence of right answers minus that of wrong ones."""
+    good = [c for c, a, r in zip(confidences, answered, right) if a and r]
+    bad = [c for c, a, r in zip(confidences, answered, right) if a and not r]
+    if not good or not bad:
+        return None
+    return sum(good) / len(good) - sum(bad) / len(bad)

@@ -104,6 +104,13 @@ def run_items(assistant, items: Sequence[EvalItem], retrieval_mode: str | None =
         quotes = [c.quote for c in citations]
         joined = " ".join(quotes)
         ok, total = _verbatim(assistant, list(answer.citations) + list(answer.related))
+        # the sentence the engine would stand behind (cited, or the first related one when it abstains)
+        best_quotes = [c.quote for c in (answer.citations or answer.related[:1])]
+        same_alone = None
+        if "topic-switch" in item.tags:
+            alone = assistant.ask(item.question, retrieval_mode=retrieval_mode)
+            same_alone = alone.text == answer.text and alone.answered == answer.answered
+        short = answer.short_answer.text if answer.short_answer else None
         rec = {
             "id": item.id,
             "question": item.question,
@@ -122,6 +129,11 @@ def run_items(assistant, items: Sequence[EvalItem], retrieval_mode: str | None =
             "evidence_strict_ok": M.evidence_quoted(quotes, item.evidence, need_all=item.needs_all_evidence),
             "contains": bool(answer.answered) and M.contains_answer(answer.text, item.answers),
             "f1": round(M.max_f1(joined, item.answers), 4) if answer.answered and item.answers else 0.0,
+            "short_answer": short,
+            "short_f1": round(M.max_f1(short, item.answers), 4) if short and item.answers else 0.0,
+            "best_ok": item.answerable and M.evidence_quoted(best_quotes, item.evidence),
+            "same_without_history": same_alone,
+            "split": getattr(item, "split", "test"),
             "verbatim_ok": ok,
             "verbatim_total": total,
             "latency_ms": round(latency, 3),
@@ -135,8 +147,8 @@ def run_items(assistant, items: Sequence[EvalItem], retrieval_mode: str | None =
 METRIC_KEYS = (
     "hit_at_1", "hit_at_3", "hit_at_5", "mrr",
     "evidence_accuracy", "evidence_accuracy_strict", "answer_containment", "token_f1", "exact_quote_rate",
-    "abstain_precision", "abstain_recall", "wrongly_refused",
-    "latency_p50_ms", "latency_p95_ms", "load_seconds",
+    "abstain_precision", "abstain_recall", "wrongly_refused", "calibration_ece", "confidence_gap",
+    "short_answer_f1", "topic_switch_same", "latency_p50_ms", "latency_p95_ms", "load_seconds",
 )
 
 
@@ -157,6 +169,13 @@ def summarise(records: Sequence[dict], load_seconds: float | None = None) -> dic
         "token_f1": M.mean(r["f1"] for r in ans),
         "exact_quote_rate": ok / total if total else 1.0,
         **M.abstention_scores([r["answerable"] for r in records], [not r["answered"] for r in records]),
+        "calibration_ece": M.expected_calibration_error([r["confidence"] for r in records],
+                                                        [r.get("best_ok", False) for r in records]),
+        "confidence_gap": M.confidence_gap([r["confidence"] for r in records], [r["answered"] for r in records],
+                                           [r.get("best_ok", False) for r in records]),
+        "short_answer_f1": M.mean(r.get("short_f1", 0.0) for r in ans if r["answered"] and r.get("short_answer")),
+        "topic_switch_same": M.rate(r["same_without_history"] for r in records
+                                    if r.get("same_without_history") is not None),
         "latency_p50_ms": M.percentile(latencies, 50),
         "latency_p95_ms": M.percentile(latencies, 95),
         "load_seconds": load_seconds,

@@ -88,6 +88,8 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
             for c in list(answer.citations) + list(answer.related):
                 total += 1
                 ok += assistant.documents[c.doc_id].text[c.start:c.end] == c.quote
+            best = (answer.citations or answer.related[:1])
+            short = answer.short_answer.text if answer.short_answer else None
             records.append({
                 "id": q.id,
                 "question": q.question,
@@ -98,6 +100,9 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
                 "confidence": round(float(answer.confidence), 4),
                 "correct": bool(answer.answered) and M.contains_answer(answer.text, q.answers),
                 "top1_correct": M.contains_answer(top1, q.answers),
+                "best_correct": q.answerable and bool(best) and M.contains_answer(best[0].quote, q.answers),
+                "short_answer": short,
+                "short_f1": round(M.max_f1(short, q.answers), 4) if short and q.answers else 0.0,
                 "answer": answer.text,
                 "top1_sentence": top1,
                 "verbatim_ok": ok,
@@ -109,6 +114,13 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
         "always_abstain": score_row(answerable, [True] * len(records), [False] * len(records)),
         "top1_cosine": score_row(answerable, [False] * len(records), [r["top1_correct"] for r in records]),
     }
+    confidences = [r["confidence"] for r in records]
+    rows["engine"]["calibration_ece"] = M.expected_calibration_error(confidences, [r["best_correct"] for r in records])
+    rows["engine"]["confidence_gap"] = M.confidence_gap(confidences, [r["answered"] for r in records],
+                                                        [r["correct"] for r in records])
+    rows["engine"]["short_answer_f1"] = M.mean(r["short_f1"] for r in records
+                                               if r["answerable"] and r["answered"] and r["short_answer"])
+    rows["engine"]["reliability"] = M.reliability_table(confidences, [r["best_correct"] for r in records])
     rows["engine"]["latency_p50_ms"] = M.percentile(latencies, 50)
     rows["engine"]["latency_p95_ms"] = M.percentile(latencies, 95)
     ok = sum(r["verbatim_ok"] for r in records)
@@ -116,6 +128,8 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
     rows["engine"]["exact_quote_rate"] = ok / total if total else 1.0
     rows = {name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
             for name, row in rows.items()}
+    rows["engine"]["reliability"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in b.items()}
+                                     for b in rows["engine"]["reliability"]]
     return {
         "name": "squad",
         "path": str(path),

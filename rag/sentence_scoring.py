@@ -1,0 +1,165 @@
+"""Cheap sentence scoring: which sentences of the retrieved passages are worth a closer look.
+
+Each candidate sentence is scored by cosine similarity to the question, IDF-weighted word coverage,
+and whether it holds the kind of phrase the question asks for (a date for "when", a place for
+"where", ...). The answer model re-ranks the best few (rag/composer.py); without it (the baseline,
+`Settings(answer_model=None)`) a hand-fitted logistic model over these signals gives the confidence.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .chunking import Sentence
+from .corpus import Document
+from .question import Question, has_answer_type
+from .settings import Settings
+from .store import IndexStore
+from .text_analysis import terms
+from .types import Passage
+
+# A sentence that opens like this leans on the one before it.
+_DEPENDENT_START = re.compile(
+    r"^[\"“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|"
+    r"Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In addition|As a result|Then|The two|Both)\b")
+
+OVERLAP_WEIGHT = 0.5
+TYPE_WEIGHT = 0.12
+# Titles, datelines and metadata lines answer questions about the document itself, rarely others.
+DOCUMENT_QUESTION = re.compile(
+    r"\b(?:article|story|piece|document|report|write|wrote|written|writer|author|reporter|journalist|byline|"
+    r"publish\w*|publication|outlet|newspaper|paper|headline|title|link|url|web ?address|section|e-?mail|updated?|"
+    r"posted|source|date[ds]?)\b", re.I)
+TITLE_TERM_FACTOR = 0.3
+# Which metadata field answers a question about the document, by question kind.
+METADATA_FOR_KIND = {"who": ("author", "byline"), "when": ("published", "updated", "date"),
+                     "where": ("publisher", "url", "section"), "what": ("title",)}
+METADATA_AFFINITY = 0.15
+KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
+
+
+class SentenceTable:
+    """Per-sentence terms, corpus IDF and each document's title terms, computed once per index."""
+
+    def __init__(self, store: IndexStore, documents: Mapping[str, Document]) -> None:
+        # Title words name the document, not a sentence in it: they count less when picking sentences.
+        self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
+        self.terms: dict[tuple[str, int], frozenset[str]] = {
+            key: frozenset(terms(s.embed_text if s.kind == "metadata" else s.text)) for key, s in store.sentences.items()
+        }
+        df = Counter(t for ts in self.terms.values() for t in ts)
+        self.n = max(1, len(self.terms))
+        self.idf = {t: math.log((self.n + 1) / (c + 0.5)) for t, c in df.items()}
+        self.unseen_idf = math.log((self.n + 1) / 0.5)
+        self.max_idf = max(self.idf.values(), default=1.0) or 1.0
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.unseen_idf)
+
+
+@dataclass
+class Candidate:
+    sentence: Sentence
+    chunk_id: str
+    cosine: float
+    coverage: float
+    type_match: float
+    score: float = 0.0
+
+
+def _coverage(q_terms: list[str], table: SentenceTable, sentence: Sentence) -> float:
+    if not q_terms:
+        return 0.0
+    own = table.terms.get((sentence.doc_id, sentence.index), frozenset())
+    near = table.terms.get((sentence.doc_id, sentence.index - 1), frozenset()) | \
+        table.terms.get((sentence.doc_id, sentence.index + 1), frozenset())
+    title = table.title_terms.get(sentence.doc_id, frozenset())
+    weights = [table.weight(t) * (TITLE_TERM_FACTOR if t in title else 1.0) for t in q_terms]
+    total = sum(weights)
+    got = sum(w * (1.0 if t in own else 0.4 if t in near else 0.0) for t, w in zip(q_terms, weights))
+    return got / total if total else 0.0
+
+
+def _window_terms(table: SentenceTable, s: Sentence) -> frozenset[str]:
+    get = table.terms.get
+    return get((s.doc_id, s.index), frozenset()) | get((s.doc_id, s.index - 1), frozenset()) | \
+        get((s.doc_id, s.index + 1), frozenset())
+
+
+def answer_signals(question: Question, cands: list[Candidate], table: SentenceTable, missing_rare: float,
+                   settings: Settings, q_terms: list[str]) -> dict[str, float]:
+    """What the confidence model sees: how well the best sentence matches, and what the corpus lacks."""
+    if not cands:
+        return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "type_any": -1.0,
+                "missing_rare": missing_rare, "window_missing": 1.0, "document_match": 0.0}
+    best = cands[0]
+    typed = settings.use_answer_type_cues and question.expected_type is not None
+    window = _window_terms(table, best.sentence)
+    # Corpus words of the question that the best sentence's neighbourhood lacks (unseen words are missing_rare's).
+    absent = [table.weight(t) for t in q_terms if t in table.idf and t not in window]
+    return {
+        "bias": 1.0,
+        "cosine": best.cosine,
+        "coverage": best.coverage,
+        "type_match": best.type_match,
+        "type_any": (1.0 if any(c.type_match > 0 for c in cands[:3]) else -1.0) if typed else 0.0,
+        "missing_rare": missing_rare,
+        "window_missing": max(absent, default=0.0) / table.max_idf,
+        # a question about the document itself, answered by its metadata or title lines
+        "document_match": 1.0 if DOCUMENT_QUESTION.search(question.query) and best.sentence.kind != "body" else 0.0,
+    }
+
+
+def confidence_from(features: dict[str, float], weights: Sequence[tuple[str, float]]) -> float:
+    z = sum(w * features.get(name, 0.0) for name, w in weights)
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def question_terms(question: Question) -> list[str]:
+    return list(dict.fromkeys(terms(question.query)))
+
+
+def score_candidates(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
+                     table: SentenceTable, settings: Settings, q_terms: list[str]) -> tuple[list[Candidate], float]:
+    """Candidates best first, and the share of the question's IDF mass absent from the whole corpus."""
+    total = sum(table.weight(t) for t in q_terms)
+    missing = sum(table.weight(t) for t in q_terms if t not in table.idf)
+    missing_rare = missing / total if total else 0.0
+    seen: set[tuple[str, int]] = set()
+    cands: list[Candidate] = []
+    keys, owners = [], []
+    for p in passages:
+        chunk = store.chunk_by_id[p.chunk_id]
+        for idx in range(chunk.first_sentence, chunk.last_sentence + 1):
+            key = (chunk.doc_id, idx)
+            if key in seen:
+                continue
+            seen.add(key)
+            keys.append(key)
+            owners.append(p.chunk_id)
+    if not keys:
+        return [], missing_rare
+    rows = np.fromiter((store.sentence_row(d, i) for d, i in keys), dtype=np.int64, count=len(keys))
+    cosines = store.sentence_vectors[rows] @ query_vector
+    use_types = settings.use_answer_type_cues and question.expected_type is not None
+    about_document = bool(DOCUMENT_QUESTION.search(question.query))
+    for key, owner, cos in zip(keys, owners, cosines):
+        s = store.sentences[key]
+        if use_types:
+            type_match = 1.0 if has_answer_type(s.text, question.query, question.expected_type) else -1.0
+        else:
+            type_match = 0.0
+        c = Candidate(s, owner, float(cos), _coverage(q_terms, table, s), type_match)
+        c.score = c.cosine + OVERLAP_WEIGHT * c.coverage + TYPE_WEIGHT * c.type_match
+        if not about_document:
+            c.score -= KIND_PENALTY.get(s.kind, 0.0)
+        elif s.kind == "metadata" and s.text.split(":", 1)[0] in METADATA_FOR_KIND.get(question.kind, ()):
+            c.score += METADATA_AFFINITY
+        cands.append(c)
+    cands.sort(key=lambda c: (-c.score, c.sentence.doc_id, c.sentence.index))
+    return cands, missing_rare

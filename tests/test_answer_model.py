@@ -1,0 +1,114 @@
+"""The answer model's pair format and span decoding (no torch), and the shipped weights (real model)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.answer_model import (
+    MODEL_DIR,
+    Calibration,
+    answer_token_span,
+    best_span,
+    encode_pairs,
+    file_sha256,
+    pair_text,
+    read_config,
+    sentence_token_range,
+)
+from rag.evaluation import metrics as M
+
+SENTENCE = ("Yoon presided over the fifth export strategy meeting at the Seoul Startup Hub M+ "
+            "at the Magok Industrial Complex in Gangseo District, western Seoul.")
+QUESTION = "Where was the fifth export strategy meeting held?"
+TITLE = "President Yoon calls for faster efforts to build global biotech cluster in Korea"
+
+
+def test_pair_text_puts_a_short_title_before_the_sentence():
+    text, start = pair_text(TITLE, SENTENCE)
+    assert text[start:] == SENTENCE
+    assert text.startswith("President Yoon calls for faster efforts to build | ")  # eight title words
+    assert pair_text("", SENTENCE) == (SENTENCE, 0)
+
+
+@pytest.mark.parametrize("answer", ["Seoul Startup Hub M+", "Gangseo District", "Yoon", "western Seoul"])
+def test_answer_span_round_trip(answer):
+    """Gold characters -> token labels -> logits peaked there -> the same characters back."""
+    enc = encode_pairs([QUESTION], [TITLE], [SENTENCE])
+    a = SENTENCE.index(answer)
+    tokens = answer_token_span(enc, 0, a, a + len(answer))
+    assert tokens is not None
+    first, last = sentence_token_range(enc, 0)
+    assert first <= tokens[0] <= tokens[1] <= last
+    n = enc.input_ids.shape[1]
+    start_logits, end_logits = np.zeros(n), np.zeros(n)
+    start_logits[tokens[0]] = end_logits[tokens[1]] = 10.0
+    span = best_span(enc, 0, start_logits, end_logits, SENTENCE)
+    assert span is not None
+    assert SENTENCE[span[0]:span[1]] == answer
+
+
+def test_span_never_leaves_the_sentence():
+    enc = encode_pairs([QUESTION], [TITLE], [SENTENCE])
+    n = enc.input_ids.shape[1]
+    start_logits = np.full(n, -5.0)
+    end_logits = np.full(n, -5.0)
+    start_logits[1] = end_logits[2] = 50.0  # question tokens: must be ignored
+    span = best_span(enc, 0, start_logits, end_logits, SENTENCE)
+    assert span is not None and 0 <= span[0] < span[1] <= len(SENTENCE)
+
+
+def test_batches_pad_to_the_longest_pair():
+    enc = encode_pairs(["Who?", QUESTION], ["t", TITLE], ["Short one.", SENTENCE])
+    assert enc.input_ids.shape == enc.attention_mask.shape == enc.token_type_ids.shape
+    assert enc.attention_mask[0].sum() < enc.attention_mask[1].sum() == enc.input_ids.shape[1]
+
+
+def test_calibration_is_monotone_in_the_model_score():
+    cal = Calibration((("bias", -1.0), ("model_logit", 0.8), ("missing_rare", -2.0)), 0.5)
+    low, high = cal.probability({"bias": 1, "model_logit": -3}), cal.probability({"bias": 1, "model_logit": 4})
+    assert 0.0 < low < 0.5 < high < 1.0
+    assert cal.probability({"bias": 1, "model_logit": 4, "missing_rare": 1.0}) < high
+
+
+@pytest.mark.parametrize("confidences, outcomes, ece", [
+    ([0.9, 0.9, 0.9, 0.9], [True, True, True, False], 0.15),
+    ([0.15, 0.15], [False, False], 0.15),
+    ([0.55, 0.55], [True, False], 0.05),
+])
+def test_expected_calibration_error(confidences, outcomes, ece):
+    assert M.expected_calibration_error(confidences, outcomes) == pytest.approx(ece)
+
+
+def test_confidence_gap_needs_both_right_and_wrong_answers():
+    assert M.confidence_gap([0.9, 0.5, 0.2], [True, True, False], [True, False, False]) == pytest.approx(0.4)
+    assert M.confidence_gap([0.9], [True], [True]) is None
+
+
+# ---- the shipped model ------------------------------------------------------------------------
+def test_shipped_weights_are_small_and_match_their_record():
+    config = read_config()
+    weights = MODEL_DIR / "answer_model.safetensors"
+    assert weights.stat().st_size <= 25 * 1024 * 1024
+    assert file_sha256(weights) == config["weights_sha256"]
+    assert (MODEL_DIR / "MODEL_CARD.md").is_file()
+    assert (MODEL_DIR / "calibration.json").is_file()
+
+
+@pytest.mark.slow
+def test_model_prefers_the_answering_sentence():
+    from rag.answer_model import AnswerScorer
+
+    scorer = AnswerScorer()
+    sentences = [
+        SENTENCE,
+        "The Boston biotech cluster brings together major universities, global pharmaceutical and bio companies.",
+        "The Korean government plans to lift regulations that hinder cluster projects led by local governments.",
+    ]
+    scores = scorer.score(QUESTION, [TITLE] * 3, sentences)
+    assert max(range(3), key=lambda i: scores[i].logit) == 0
+    assert scores[0].span is not None
+    a, b = scores[0].span
+    assert "Seoul Startup Hub" in SENTENCE[a:b] or "Magok" in SENTENCE[a:b]
+    # one changed detail: the sentence no longer answers
+    swapped = scorer.score("Where was the ninth export strategy meeting held?", [TITLE], [SENTENCE])[0]
+    assert swapped.logit < scores[0].logit
