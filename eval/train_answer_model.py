@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=5e-4)
     ap.add_argument("--trainable-from-layer", type=int, default=2, help="layers below this stay frozen")
-    ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine (no OpenMP barrier stalls)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (run it alone: a busy machine stalls OpenMP)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--val-pairs", type=int, default=3000)
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
