@@ -12,14 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import benchmark  # noqa: E402
+from rag import bench
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="eval/bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=None, help="article corpus folder (default: ./corpus)")
-    benchmark.add_arguments(parser)
-    return benchmark.run(parser.parse_args(argv))
+    bench.add_arguments(parser)
+    return bench.run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -253,27 +253,101 @@ class PairScore:
 
 
 class AnswerScorer:
-    """Scores (question, sentence) pairs with the shipped answer model (torch backend).
+    """Scores (question, sentence) pairs with the shipped answer model.
 
-    Loaded lazily: the network is built on the first `score` call, so a caller that never asks
-    (an index build) never pays for it.
+    Two backends, same numbers (checked at export: logits within 1e-3): onnxruntime, used once
+    `use_index(dir)` / `use_onnx_dir(dir)` has a verified export (made there once, from the torch
+    weights), and torch, loaded lazily on the first `score` call otherwise. A process that only
+    answers questions through ONNX never imports torch.
     """
 
-    backend = "torch"
+    ONNX_NAME = "answer-model"
+    OUTPUTS = ("answer_logit", "start_logits", "end_logits")
 
-    def __init__(self, folder: Path = MODEL_DIR, threads: int = 1) -> None:
+    def __init__(self, folder: Path = MODEL_DIR, threads: int = 1, backend: str = "auto",
+                 verify_checksums: bool = True) -> None:
+        import threading
+
         self.folder = Path(folder)
         self.config = read_config(self.folder)
         self.threads = threads
+        self.requested_backend = backend
+        self.verify_checksums = verify_checksums
+        self.onnx_record: dict | None = None
+        self.onnx_error: str | None = None
         self._network: Any = None
-        import threading
-
+        self._onnx: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        return "onnx" if self._onnx is not None else "torch"
 
     @property
     def name(self) -> str:
         return f"{self.folder.name}@{str(self.config.get('weights_sha256', ''))[:12]}"
 
+    # ---- the ONNX export ------------------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        """What makes an export stale: these weights, the base model's, the pair format, the opset."""
+        from .onnx_runtime import OPSET, weights_identity
+
+        base = weights_identity(base_model_path())
+        return {"model": self.folder.name, "weights_sha256": self.config.get("weights_sha256"),
+                "base_weights_sha256": base["sha256"], "max_length": MAX_LENGTH, "opset": OPSET,
+                "trainable_from_layer": self.config.get("trainable_from_layer")}
+
+    def use_index(self, index_dir: str | Path) -> None:
+        from .onnx_runtime import ONNX_DIR_NAME
+
+        if self.requested_backend != "torch" and self._onnx is None:
+            self.use_onnx_dir(Path(index_dir) / ONNX_DIR_NAME)
+
+    def use_onnx_dir(self, folder: str | Path) -> None:
+        """Score through the verified ONNX export in `folder`, exporting it there first if needed.
+
+        "auto" falls back to torch with a warning when that fails; "onnx" raises the error.
+        """
+        import logging
+
+        from .onnx_runtime import OnnxArtifact, OnnxEncoder, OnnxExportError, onnx_available
+
+        if self.requested_backend == "torch":
+            return
+        try:
+            if not onnx_available():
+                raise OnnxExportError("onnxruntime or tokenizers is not installed (pip install onnxruntime)")
+            artifact = OnnxArtifact(folder, self.ONNX_NAME)
+            record = artifact.ensure(self.identity(), self._export, verify_checksums=self.verify_checksums,
+                                     what=f"the answer model {self.folder.name}")
+            encoder = OnnxEncoder(artifact.onnx_path, threads=self.threads)
+        except Exception as exc:
+            self.onnx_error = str(exc)
+            if self.requested_backend == "onnx":
+                if isinstance(exc, OnnxExportError):
+                    raise
+                raise OnnxExportError(f"the ONNX answer model is unavailable: {exc}") from exc
+            logging.getLogger("rag").warning("the answer model runs on torch: the ONNX export is unavailable (%s)",
+                                             exc)
+            return
+        with self._lock:
+            self._onnx = encoder
+            self.onnx_record = record
+            self.onnx_error = None
+
+    def _export(self, path: Path) -> dict[str, Any]:
+        """Export the torch network to `path` and check that it scores fixed pairs the same (within 1e-3)."""
+        from .onnx_runtime import export_bert_to_onnx, verify_onnx
+
+        network = self._net()
+        sample = encode_pairs(["Who wrote it?", "Where was the meeting held on Thursday?"], ["Title", "A title"],
+                              ["Sarah Kim wrote it.", "The meeting was held at the Seoul Startup Hub M+ in Seoul."])
+        export_bert_to_onnx(network, _feed(sample), self.OUTPUTS, path)
+        feeds = [_feed(encode_pairs(questions, [VERIFY_TITLE] * len(VERIFY_SENTENCES), VERIFY_SENTENCES))
+                 for questions in ([VERIFY_QUESTION] * len(VERIFY_SENTENCES), VERIFY_QUESTIONS)]
+        return verify_onnx(path, network, feeds, self.OUTPUTS, min_cosine=0.9999, atol=1e-3)
+
+    # ---- scoring ----------------------------------------------------------------------------------
     def _net(self) -> Any:
         with self._lock:
             if self._network is None:
@@ -281,6 +355,9 @@ class AnswerScorer:
             return self._network
 
     def logits(self, enc: EncodedPairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._onnx is not None:
+            out = self._onnx.run(enc.input_ids, enc.attention_mask, enc.token_type_ids, outputs=self.OUTPUTS)
+            return out["answer_logit"], out["start_logits"], out["end_logits"]
         import torch
 
         network = self._net()
@@ -304,6 +381,23 @@ class AnswerScorer:
             span = best_span(enc, row, starts[row], ends[row], sentence)
             out.append(PairScore(float(answer_logits[row]), span[:2] if span else None, span[2] if span else 0.0))
         return out
+
+
+def _feed(enc: EncodedPairs) -> dict[str, np.ndarray]:
+    return {"input_ids": enc.input_ids, "attention_mask": enc.attention_mask, "token_type_ids": enc.token_type_ids}
+
+
+# Fixed pairs the ONNX export must score as torch does (padded rows included: lengths differ).
+VERIFY_TITLE = "Harbour town opens a new lighthouse museum"
+VERIFY_QUESTION = "When did the lighthouse museum open?"
+VERIFY_QUESTIONS = ("Who was the first keeper?", "How much did the restoration cost?", "Why did the tower close?",
+                    "Where is the museum?")
+VERIFY_SENTENCES = (
+    "The museum opened on 4 May 2019 in the old keeper's cottage.",
+    "A restoration led by Dr. Helen Marsh was completed at a cost of $2.4 million.",
+    "The tower closed in 1952 because the harbour had silted up and ships no longer came.",
+    "It sits on Grey Heron Point, two miles north of the town.",
+)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class Assistant:
         self.load_errors = list(load_errors or [])
         self.build_info = build_info or {}
         self.answer_scorer, self.calibration = answer_model_for(settings)
+        if self.answer_scorer is not None and index_dir is not None:
+            self.answer_scorer.use_index(index_dir)  # ONNX export beside the embedder's, made once
         self._state = self._make_state(documents, store)
         self._write_lock = threading.Lock()
 
@@ -95,8 +97,11 @@ class Assistant:
         store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
         if warm:
             embedder.encode_query("warm-up")
+        assistant = cls(loaded.documents, store, settings, embedder, corpus_dir, index_dir, loaded.errors, info)
+        if warm and assistant.answer_scorer is not None:
+            assistant.answer_scorer.score("warm-up", ["warm-up"], ["warm-up"])
         info["load_seconds"] = time.perf_counter() - started
-        return cls(loaded.documents, store, settings, embedder, corpus_dir, index_dir, loaded.errors, info)
+        return assistant
 
     @staticmethod
     def _open_index(documents, settings, embedder, index_dir, rebuild, progress):
@@ -218,7 +223,9 @@ def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibrati
     if not (folder / "config.json").is_file():
         raise ModelError(f"answer model {settings.answer_model!r} not found (looked in {folder}); "
                          "use Settings(answer_model=None) for the baseline composer")
-    return AnswerScorer(folder, threads=settings.query_threads), load_calibration(folder)
+    scorer = AnswerScorer(folder, threads=settings.query_threads, backend=settings.query_backend,
+                          verify_checksums=settings.verify_checksums)
+    return scorer, load_calibration(folder)
 
 
 def _atomic_copy(source: Path, target: Path) -> None:

@@ -54,9 +54,6 @@ class Chunk:
     def embed_text(self) -> str:
         return self.search_text or self.text
 
-    def to_dict(self) -> dict:
-        return self.__dict__.copy()
-
 
 def _split_oversized(text: str, span: Span, budget: int) -> list[Span]:
     """Cut a sentence longer than the budget at word boundaries, each piece within budget."""

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 
 def _progress_factory(enabled: bool):
@@ -192,7 +193,10 @@ def cmd_chat(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ui.app import serve
+    try:
+        from rag.ui.app import serve  # installed: ui/ is the package rag.ui
+    except ImportError:  # a source checkout used without `pip install -e .`
+        from ui.app import serve
 
     from .settings import Settings
 
@@ -221,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The same options after the command (`rag index --corpus DIR`); SUPPRESS keeps a value given
     # before the command from being overwritten by the subcommand's default.
     after = [_location_options(argparse.SUPPRESS)]
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser))
 
     p = sub.add_parser("ask", parents=after, help="answer one question")
     p.add_argument("question")
@@ -248,24 +253,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback", type=Path, default=None, help="JSONL file for 👍/👎 votes")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", parents=after, help="measure answer quality on the eval sets")
-    _lazy_arguments(p, "rag.evaluation.cli")
-    p = sub.add_parser("bench", parents=after, help="measure speed, memory and scale")
-    _lazy_arguments(p, "rag.benchmark")
+    p = sub.add_parser("eval", parents=after, help="measure answer quality on the eval sets",
+                       options_from="rag.evaluation.cli")
+    p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("bench", parents=after, help="measure speed, memory and scale", options_from="rag.bench")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
-def _lazy_arguments(parser: argparse.ArgumentParser, module_name: str) -> None:
-    """Subcommands owned by other modules declare their own options and run function."""
-    try:
-        import importlib
+def cmd_eval(args) -> int:
+    from .evaluation.cli import run
 
-        module = importlib.import_module(module_name)
-    except ImportError:
-        parser.set_defaults(func=lambda args: _missing(module_name))
-        return
-    module.add_arguments(parser)
-    parser.set_defaults(func=module.run)
+    return run(args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import run
+
+    return run(args)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser. With `options_from`, that module's `add_arguments` declares the options, and the
+    module is imported only when this subcommand is parsed: the tooling (eval, bench) stays out of `rag ask`
+    and `rag --help`."""
+
+    def __init__(self, *args, options_from: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.options_from = options_from
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.options_from:
+            import importlib
+
+            name, self.options_from = self.options_from, None
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                self.set_defaults(func=lambda _args: _missing(name))
+            else:
+                module.add_arguments(self)
+        return super().parse_known_args(args, namespace)
 
 
 def _missing(name: str) -> int:

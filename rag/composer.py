@@ -89,7 +89,8 @@ class Composer:
             for c in r.picked:
                 chosen.setdefault((c.sentence.doc_id, c.sentence.index), c)
         picked = sorted(chosen.values(), key=lambda c: (c.sentence.doc_id, c.sentence.index))
-        ranked = sorted((c for r in results for c in r.ranked), key=lambda c: -c.score)
+        # each part's own order (the model's, or the baseline's); scores of the two scorers don't mix
+        ranked = [c for r in results for c in r.ranked]
         short = results[0].short if len(results) == 1 else None
         return self._finish(question, picked, ranked, weakest.confidence, shown_passages, weakest.signals, short)
 
@@ -122,7 +123,7 @@ class Composer:
         features = self._features(q, best, best_score, scores, order, signals)
         calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)
         confidence = calibration.probability(features)
-        ranked = [shortlist[i] for i in order] + [c for c in cands if c not in shortlist]
+        ranked = [shortlist[i] for i in order]  # the model's order; unread candidates are not offered
         for i in order:
             shortlist[i].score = round(scores[i].logit, 4)
         picked = [best]

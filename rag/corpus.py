@@ -44,16 +44,6 @@ class Document:
     def date(self) -> str | None:
         return self.metadata.get("published") or self.metadata.get("date")
 
-    def to_dict(self) -> dict:
-        return {
-            "doc_id": self.doc_id,
-            "path": self.path,
-            "title": self.title,
-            "metadata": dict(self.metadata),
-            "content_hash": self.content_hash,
-            "chars": len(self.text),
-        }
-
 
 @dataclass
 class LoadResult:

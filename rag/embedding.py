@@ -490,3 +490,14 @@ class Embedder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
+
+    def clear_cache(self) -> None:
+        """Forget the cached question vectors (benchmarks and evals time uncached questions)."""
+        with self._lock:
+            self._cache.clear()
+
+    @classmethod
+    def from_settings(cls, settings) -> Embedder:
+        """The embedder a `rag.Settings` describes: model, batch size, query cache and threads, backend, ONNX folder."""
+        return cls(settings.model, settings.embed_batch_size, settings.query_cache_size, settings.query_threads,
+                   backend=settings.query_backend, onnx_dir=settings.onnx_dir, verify_checksums=settings.verify_checksums)

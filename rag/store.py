@@ -219,7 +219,7 @@ def _library_versions() -> dict:
 
 
 def _manifest(entries, settings, model_id, dim, info, documents) -> dict:
-    from . import __version__
+    from ._version import __version__
 
     return {
         "format_version": FORMAT_VERSION,
@@ -238,6 +238,12 @@ def _manifest(entries, settings, model_id, dim, info, documents) -> dict:
                    "chunks": sum(len(e.chunks) for e in entries.values())},
         "libraries": _library_versions(),
     }
+
+
+def build_manifest(entries, settings, model_id, dim, info, documents) -> dict:
+    """The manifest an IndexStore of these entries records (format, model, FAISS info, settings, documents,
+    counts, library versions), as `build_store` writes it: for stores assembled outside `build_store`."""
+    return _manifest(entries, settings, model_id, dim, info, documents)
 
 
 def _sha256(path: Path) -> str:

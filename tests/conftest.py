@@ -20,11 +20,6 @@ def find_free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def free_port() -> int:
-    return find_free_port()
-
-
 @pytest.fixture(scope="session")
 def corpus_assistant(tmp_path_factory):
     """One real Assistant over the repository's corpus/ for the whole session (model loads once).
@@ -62,7 +57,6 @@ def chat_server(corpus_assistant, tmp_path_factory):
 
 # ===== engine (rag/) section: fixtures used by tests/test_corpus.py, test_store.py, test_assistant.py =====
 FIXTURE_DOCS = ROOT / "tests" / "fixtures" / "docs"
-ARTICLE_ID = "yoon-biotech-cluster-2023-06-01.md"
 
 
 @pytest.fixture(scope="session")

@@ -148,3 +148,60 @@ def test_add_documents_rejects_bad_files_without_changing_anything(fixture_corpu
     with pytest.raises(DocumentError, match="bad.txt"):
         assistant.add_documents([bad])
     assert set(assistant.documents) == before
+
+
+# ---- the whole article and the answer model ----------------------------------------------------
+@pytest.mark.parametrize("question, expected", [
+    ("Which hospital will work with MIT on medical big data?", "Seoul National University Hospital's medical big data"),
+    ("What new biomedical cluster is opening in Seoul?", "Hongneung biomedical cluster"),
+    ("Where did the meeting take place?", "Seoul Startup Hub M+"),
+])
+def test_new_paragraphs_and_paraphrases_are_answered(corpus_assistant, question, expected):
+    answer = corpus_assistant.ask(question)
+    assert answer.answered, answer.signals
+    assert expected in answer.citations[0].quote
+    assert_verifiable(corpus_assistant, answer)
+
+
+def test_a_sum_the_article_never_gives_is_not_invented(corpus_assistant):
+    answer = corpus_assistant.ask("How much money will the government spend on the cluster?")
+    assert not answer.answered and answer.citations == [] and answer.short_answer is None
+
+
+def test_short_answer_lies_inside_the_first_quote(corpus_assistant):
+    answer = corpus_assistant.ask("Where was the fifth export strategy meeting held?")
+    short = answer.short_answer
+    assert short is not None
+    first = answer.citations[0]
+    assert short.doc_id == first.doc_id and first.start <= short.start < short.end <= first.end
+    assert corpus_assistant.documents[short.doc_id].text[short.start:short.end] == short.text
+    assert "Seoul Startup Hub" in short.text or "Magok" in short.text or "Gangseo" in short.text
+    assert len(answer.citations) == 1  # a "where" question gets one sentence
+
+
+def test_a_self_contained_question_ignores_unrelated_history(corpus_assistant):
+    alone = corpus_assistant.ask("Who wrote the article?")
+    after = corpus_assistant.ask("Who wrote the article?",
+                                 history=["Where was the fifth export strategy meeting held?",
+                                          "Which hospital will work with MIT on medical big data?"])
+    assert after.text == alone.text and after.answered
+
+
+def test_a_question_in_another_script_says_so(corpus_assistant):
+    answer = corpus_assistant.ask("바이오 클러스터는 어디에 있나요?")
+    assert not answer.answered and answer.abstain_reason and "Korean" in answer.abstain_reason
+
+
+def test_baseline_composer_still_available(corpus_assistant, embedder, tmp_path):
+    baseline = Assistant.load(corpus_dir=ROOT / "corpus", index_dir=tmp_path, embedder=embedder,
+                              settings=Settings(answer_model=None))
+    answer = baseline.ask("Where was the fifth export strategy meeting held?")
+    assert answer.answered and "Seoul Startup Hub M+" in answer.citations[0].quote
+    assert answer.short_answer is None and "model_logit" not in answer.signals
+
+
+def test_confidence_separates_right_from_wrong(corpus_assistant):
+    right = corpus_assistant.ask("Which university did Yoon give an address at?")
+    wrong = corpus_assistant.ask("Which university did Biden give an address at?")
+    assert right.answered and "Harvard University" in right.citations[0].quote
+    assert right.confidence > wrong.confidence + 0.2

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import benchmark
+from rag import bench
+from rag.bench.report import format_table
+from rag.bench.stats import pct, summary
+from rag.bench.synthetic import make_vectors
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -17,10 +20,10 @@ def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "results.json"
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
-    benchmark.add_arguments(parser)
+    bench.add_arguments(parser)
     args = parser.parse_args(["--quick", "--sizes", "200", "--questions", "2", "--passes", "1", "--cold-runs", "0",
                               "--build-docs", "3", "--queries", "20", "--json", str(out)])
-    assert benchmark.run(args) == 0
+    assert bench.run(args) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     data["_out"] = str(out)
     return data
@@ -37,7 +40,7 @@ def test_sections_present(results):
 def test_warm_counts_and_stages(results):
     w = results["warm"]
     assert w["questions"] == 2 and w["passes"] == 1 and w["samples"] == 2
-    for stage in benchmark.STAGES:
+    for stage in bench.STAGES:
         assert w["stages_ms"][stage]["n"] == 2
         assert w["cached_ms"][stage]["n"] == 2
     assert w["floor_ms"]["n"] == 2 and w["ratio_p50"] > 0
@@ -69,24 +72,37 @@ def test_scale_rows(results):
 def test_outputs_written(results):
     folder = Path(results["_out"]).parent
     assert results["plots"] and all((folder / name).stat().st_size > 0 for name in results["plots"])
-    table = benchmark.format_table({k: v for k, v in results.items() if k != "_out"})
+    table = format_table({k: v for k, v in results.items() if k != "_out"})
     assert "Warm ask" in table and "FAISS" in table
 
 
 def test_percentiles():
-    assert benchmark.pct([], 50) is None
-    assert benchmark.pct([1, 2, 3, 4], 50) == 2.5
-    assert benchmark.summary([5.0])["p95"] == 5.0
+    assert pct([], 50) is None
+    assert pct([1, 2, 3, 4], 50) == 2.5
+    assert summary([5.0])["p95"] == 5.0
 
 
-def test_module_imports_nothing_heavy():
-    """rag.cli imports this module for every command: it must add no heavy import of its own."""
+def test_package_imports_nothing_heavy():
+    """`rag bench --help` imports the package: no module of it may add a heavy import at module level."""
     import subprocess
     import sys
 
-    code = ("import sys, rag; before = set(sys.modules); import rag.benchmark; "
+    code = ("import sys, pkgutil, importlib, rag, rag.bench; before = set(sys.modules) - set(m for m in sys.modules "
+            "if m.startswith('rag.bench')); "
+            "[importlib.import_module('rag.bench.' + m.name) for m in pkgutil.iter_modules(rag.bench.__path__)]; "
             "print(','.join(m for m in ('numpy', 'torch', 'matplotlib', 'faiss', 'sentence_transformers', 'psutil') "
             "if m in sys.modules and m not in before))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_rag_cli_does_not_import_the_tooling():
+    """`rag --help` and `rag ask` build the parser without importing rag.bench or rag.evaluation."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rag.cli; rag.cli.build_parser().parse_args(['ask', 'q']); "
+            "print(','.join(m for m in sys.modules if m.startswith(('rag.bench', 'rag.evaluation'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == ""
 
@@ -96,7 +112,7 @@ def test_ivf_trains_on_a_sample_and_finds_neighbours():
     from rag.settings import Settings
     from rag.store import build_faiss
 
-    vectors = benchmark.make_vectors(2000, seed=4)
+    vectors = make_vectors(2000, seed=4)
     index, info = build_faiss(vectors, Settings(index_type="ivf", ivf_nlist=8, ivf_nprobe=8))
     assert info["type"] == "IndexIVFFlat" and index.ntotal == 2000
     _, rows = index.search(vectors[:5], 1)

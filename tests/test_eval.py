@@ -245,8 +245,9 @@ def test_squad_mode_on_a_tiny_inline_file(tmp_path):
     assert [q.answers for q in articles[0].questions] == [("Ada Whitcombe",), (), ("six months",), ()]
 
     result = run_squad(path)
-    assert result["counts"] == {"articles": 1, "paragraphs": 2, "questions": 4, "answerable": 2,
-                                "unanswerable": 2, "answered": result["counts"]["answered"]}
+    counts = dict(result["counts"])
+    assert counts.pop("answered") == sum(1 for i in result["items"] if i["answered"])
+    assert counts == {"articles": 1, "paragraphs": 2, "questions": 4, "answerable": 2, "unanswerable": 2}
     rows = result["rows"]
     assert rows["always_abstain"] == {"answerable_accuracy": 0.0, "abstain_precision": 0.5,
                                       "abstain_recall": 1.0, "overall_accuracy": 0.5, "wrongly_refused": 1.0}

@@ -246,29 +246,50 @@ answer = assistant.ask(sys.argv[4])
 follow_up = assistant.ask("When did he die?", history=[sys.argv[4]])
 settings_file = sys.argv[5]
 assert main(["--corpus", sys.argv[1], "--index", sys.argv[2], "--settings", settings_file, "ask", sys.argv[4]]) == 0
-print(json.dumps({"text": answer.text, "backend": assistant.embedder.backend, "action": assistant.build_info.get("action"),
+assert main(["--corpus", sys.argv[1], "--index", sys.argv[2], "--settings", settings_file, "chat"]) == 0  # stdin
+if len(sys.argv) > 6:  # what `rag serve` does before it launches the web server
+    from ui.app import build_app, limit_torch_threads
+    limit_torch_threads()
+    build_app(Assistant.load(corpus_dir=sys.argv[1], index_dir=sys.argv[2], settings=settings), sys.argv[6])
+print("\nRESULT", json.dumps({"text": answer.text, "backend": assistant.embedder.backend, "action": assistant.build_info.get("action"),
                   "heavy": sorted(m for m in %r if m in sys.modules)}))
 """ % (HEAVY,)
 
 
-def run_child(corpus: Path, index: Path, settings: dict, tmp_path: Path) -> tuple[dict, str]:
+def run_child(corpus: Path, index: Path, settings: dict, tmp_path: Path, serve: bool = False) -> tuple[dict, str]:
     settings_file = tmp_path / "settings.json"
     settings_file.write_text(json.dumps(settings))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(index), json.dumps(settings), QUESTION,
-                           str(settings_file)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    argv = [sys.executable, "-c", CHILD, str(corpus), str(index), json.dumps(settings), QUESTION, str(settings_file)]
+    if serve:
+        argv.append(str(tmp_path / "feedback.jsonl"))
+    proc = subprocess.run(argv, input=f"{QUESTION}\n/clear\n\n", capture_output=True, text=True, env=env,
+                          timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
-    return json.loads(lines[-1]), proc.stdout
+    result = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")][-1]
+    return json.loads(result[len("RESULT "):]), proc.stdout
 
 
-def test_load_and_ask_import_no_torch(fixture_index, tmp_path):
+def no_answer_model() -> dict:
+    return {"answer_model": None} if "answer_model" in {f.name for f in fields(Settings)} else {}
+
+
+def test_load_ask_and_chat_import_no_torch(fixture_index, tmp_path):
+    """Assistant.load + ask, `rag ask` and `rag chat` in one process: no torch, transformers or sentence-transformers."""
     corpus, index = fixture_index
-    result, stdout = run_child(corpus, index, {"answer_model": None} if "answer_model" in
-                               {f.name for f in fields(Settings)} else {}, tmp_path)
+    result, stdout = run_child(corpus, index, no_answer_model(), tmp_path)
     assert result["backend"] == "onnx" and result["action"] == "loaded"
     assert result["heavy"] == [], f"the query path imported {result['heavy']}"
-    assert result["text"] and result["text"] in stdout  # `rag ask` printed the same answer
+    assert stdout.count(result["text"]) >= 2  # `rag ask` and `rag chat` printed the same answer
+
+
+@pytest.mark.server
+def test_serve_start_up_imports_no_torch(fixture_index, tmp_path):
+    """What `rag serve` runs before launching (thread limit, load, the Gradio app with its example answers)."""
+    pytest.importorskip("gradio")
+    corpus, index = fixture_index
+    result, _ = run_child(corpus, index, no_answer_model(), tmp_path, serve=True)
+    assert result["heavy"] == [], f"rag serve imported {result['heavy']}"
 
 
 def test_default_settings_import_no_torch(fixture_index, tmp_path):
@@ -282,7 +303,7 @@ def test_default_settings_import_no_torch(fixture_index, tmp_path):
             scorer, _ = answer_model_for(Settings())
         except Exception as exc:  # the answer model is not shipped in this checkout yet
             pytest.skip(f"default answer model unavailable: {exc}")
-        if scorer is not None and getattr(scorer, "backend", "onnx") == "torch":
+        if scorer is not None and getattr(scorer, "requested_backend", "torch") == "torch":
             pytest.skip("the answer model still runs on torch")
     corpus, index = fixture_index
     result, _ = run_child(corpus, index, {}, tmp_path)

@@ -167,6 +167,10 @@ def test_median_warm_round_trip(client):
     print(f"\n/ask round trip through gradio_client, 50 warm calls: median {median:.1f} ms "
           f"(p90 {sorted(timings)[44]:.1f} ms, min {min(timings):.1f} ms); "
           f"engine time inside: median {statistics.median(engine):.1f} ms")
+    # Generous bounds (a shared 2-core CI machine): they catch a model reloaded per request or a
+    # request stuck behind the queue, not small regressions (the eval gate watches those).
+    assert statistics.median(engine) < 250, f"engine median {statistics.median(engine):.0f} ms"
+    assert median < 1500, f"round-trip median {median:.0f} ms"
 
 
 def test_two_concurrent_votes_append_two_valid_lines(client, chat_server):

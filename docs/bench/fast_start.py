@@ -63,12 +63,15 @@ def settings_for(backend: str, extra: dict) -> dict:
     return {**extra, "query_backend": backend}
 
 
-def default_extra() -> tuple[dict, str]:
-    """Settings every run shares: the answer model is left out when this checkout cannot load it."""
+def default_extra(answer_model: str = "default") -> tuple[dict, str]:
+    """Settings every run shares: the answer model is left out when asked (`--answer-model off`: the
+    embedding backend alone makes the difference) or when this checkout cannot load it."""
     from rag import Settings
 
     if "answer_model" not in {f.name for f in fields(Settings)}:
         return {}, ""
+    if answer_model == "off":
+        return {"answer_model": None}, "answer model off (--answer-model off)"
     try:
         from rag.assistant import answer_model_for
 
@@ -192,6 +195,8 @@ def main() -> int:
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--bulk-runs", type=int, default=3)
     parser.add_argument("--no-serve", action="store_true")
+    parser.add_argument("--answer-model", choices=("default", "off"), default="default",
+                        help="off: Settings(answer_model=None), so only the embedder differs between backends")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "bench" / "fast_start.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -206,7 +211,7 @@ def main() -> int:
 
     from rag.embedding import resolve_model_path
 
-    extra, note = default_extra()
+    extra, note = default_extra(args.answer_model)
     tmp = Path(tempfile.mkdtemp(prefix="rag-fast-start-"))
     try:
         corpus, index = ROOT / "corpus", tmp / "index"

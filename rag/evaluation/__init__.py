@@ -6,8 +6,9 @@
 
 Modules: `datasets` (JSONL and SQuAD loading), `metrics` (pure functions), `runner` (one set through
 `Assistant.ask`), `squad` (SQuAD v2 mode with reference rows), `compare` (ablations), `check`
-(baseline gate), `report` (Markdown, JSON, PNG) and `cli` (`rag eval`). Heavy imports stay inside
-functions so `rag --help` is fast.
+(baseline gate), `report` (Markdown, JSON, PNG), `registry` (every metric's label, direction, tolerance
+and target, read by the others) and `cli` (`rag eval`). Heavy imports stay inside functions so
+`rag eval --help` is fast; `rag` itself imports this package only for `rag eval`.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-SET_NAMES = ("article", "fixture", "squad")
+from .registry import SET_NAMES
 
 
 def _sets(text: str) -> tuple[str, ...]:
@@ -50,8 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _git_commit() -> str | None:
     import subprocess
 
+    from rag.paths import project_root
+
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             check=False, cwd=project_root())
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -68,7 +71,8 @@ def _torch_threads() -> int | None:
 def build_report(args) -> dict:
     import datetime as dt
 
-    from rag import Settings, __version__
+    from rag import Settings
+    from rag._version import __version__
 
     from .datasets import default_paths
     from .runner import MODEL_LOAD, evaluate_default_sets, get_embedder

@@ -105,7 +105,7 @@ class SquadArticle:
 def load_squad(path: str | Path) -> list[SquadArticle]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise ValueError(f"{path}: not a SQuAD-format file (no top-level 'data' list)")
+        raise ValueError(f"{path}: not a SQuAD-format file (no top-level 'data' list)")  # noqa: TRY004 - bad input file
     articles: list[SquadArticle] = []
     for a_index, article in enumerate(data["data"]):
         paragraphs, questions = [], []
@@ -122,15 +122,9 @@ def load_squad(path: str | Path) -> list[SquadArticle]:
 
 
 # ---- default locations ------------------------------------------------------------------------
-def project_root() -> Path:
-    """The checkout holding eval/: the current directory if it has one, else the folder beside the package."""
-    here = Path.cwd()
-    if (here / "eval").is_dir() and (here / "rag").is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent.parent
-
-
 def default_paths() -> dict[str, Path]:
+    from rag.paths import project_root
+
     root = project_root()
     return {
         "article_set": root / "eval" / "article_qa.jsonl",

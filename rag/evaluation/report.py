@@ -4,37 +4,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# (key, label, article target or None)
-SET_ROWS = (
-    ("hit_at_1", "retrieval hit@1", None),
-    ("hit_at_3", "retrieval hit@3", ">= 1.0"),
-    ("hit_at_5", "retrieval hit@5", None),
-    ("mrr", "retrieval MRR", None),
-    ("evidence_accuracy", "evidence accuracy", ">= 0.9"),
-    ("evidence_accuracy_strict", "evidence accuracy, all sentences quoted", None),
-    ("answer_containment", "short-answer containment", ">= 0.9"),
-    ("token_f1", "token F1 (quotes vs gold)", None),
-    ("exact_quote_rate", "exact-quote rate", "= 1.0"),
-    ("abstain_precision", "abstention precision", ">= 0.85"),
-    ("abstain_recall", "abstention recall", ">= 0.85"),
-    ("wrongly_refused", "answerable wrongly refused", None),
-    ("latency_p50_ms", "latency p50 (ms)", "< 15"),
-    ("latency_p95_ms", "latency p95 (ms)", None),
-    ("load_seconds", "load time (s)", None),
-)
-SQUAD_COLUMNS = (
-    ("answerable_accuracy", "answerable sentence accuracy"),
-    ("abstain_precision", "abstention precision"),
-    ("abstain_recall", "abstention recall"),
-    ("overall_accuracy", "overall accuracy"),
-)
-SQUAD_TARGETS = {"answerable_accuracy": ">= 0.80", "overall_accuracy": ">= 0.65"}
-COMPARE_COLUMNS = (
-    ("hit_at_1", "hit@1"), ("hit_at_3", "hit@3"), ("mrr", "MRR"), ("evidence_accuracy", "evidence"),
-    ("answer_containment", "contains"), ("token_f1", "F1"), ("abstain_precision", "abst P"),
-    ("abstain_recall", "abst R"), ("wrongly_refused", "refused ans."), ("latency_p50_ms", "p50 ms"),
-)
-LOWER_IS_BETTER = {"wrongly_refused", "latency_p50_ms", "latency_p95_ms", "load_seconds"}
+from .registry import METRICS, PLAIN_SETS, labels, target
+
+# Labels, targets and directions come from the metric registry; these are the views.
+# (key, label, article target or None): every metric of the JSONL sets, in registry order
+SET_ROWS = tuple((m.key, m.label, target(m.key, "article")) for m in METRICS if set(m.sets) & set(PLAIN_SETS))
+SQUAD_COLUMNS = labels(("answerable_accuracy", "abstain_precision", "abstain_recall", "overall_accuracy"))
+SQUAD_NOTE_METRICS = ("exact_quote_rate", "calibration_ece", "confidence_gap")  # engine row, below the table
+COMPARE_COLUMNS = labels(("hit_at_1", "hit_at_3", "mrr", "evidence_accuracy", "answer_containment", "token_f1",
+                          "abstain_precision", "abstain_recall", "wrongly_refused", "latency_p50_ms"), short=True)
+LOWER_IS_BETTER = {m.key for m in METRICS if m.direction == "lower"}
 
 
 def fmt(value, key: str = "") -> str:
@@ -54,8 +33,8 @@ def fmt(value, key: str = "") -> str:
 def _meets(value, target: str | None) -> str:
     if target is None or value is None:
         return ""
-    op, num = target.split()
-    num = float(num)
+    op, text = target.split()
+    num = float(text)
     ok = {">=": value >= num - 1e-9, "=": abs(value - num) < 1e-9, "<": value < num}[op]
     return " ✓" if ok else " ✗"
 
@@ -72,13 +51,13 @@ def sets_table(report: dict) -> str:
         return ""
     header = ["metric"] + [f"{s} set" for s in sets] + (["article target"] if "article" in sets else [])
     rows = []
-    for key, label, target in SET_ROWS:
+    for key, label, goal in SET_ROWS:
         row = [label]
         for s in sets:
             value = report["sets"][s]["metrics"].get(key)
-            row.append(fmt(value, key) + (_meets(value, target) if s == "article" else ""))
+            row.append(fmt(value, key) + (_meets(value, goal) if s == "article" else ""))
         if "article" in sets:
-            row.append(target or "")
+            row.append(goal or "")
         rows.append(row)
     counts = " · ".join(
         f"{s}: {c['items']} questions ({c['answerable']} answerable, {c['unanswerable']} not)"
@@ -107,14 +86,18 @@ def squad_table(section: dict) -> str:
         row = section["rows"][name]
         cells = [label]
         for key, _ in SQUAD_COLUMNS:
-            cells.append(fmt(row.get(key), key) + (_meets(row.get(key), SQUAD_TARGETS.get(key)) if name == "engine" else ""))
+            mark = _meets(row.get(key), target(key, "squad")) if name == "engine" else ""
+            cells.append(fmt(row.get(key), key) + mark)
         rows.append(cells)
     c = section["counts"]
     eng = section["rows"]["engine"]
+    targets = ", ".join(f"{k.split('_')[0]} {goal.replace('>=', '≥')}" for k, _ in SQUAD_COLUMNS
+                        if (goal := target(k, "squad")))
     note = (f"{c['articles']} articles, {c['paragraphs']} paragraphs, {c['questions']} questions "
             f"({c['answerable']} answerable, {c['unanswerable']} not); engine latency p50 "
             f"{fmt(eng.get('latency_p50_ms'), '_ms')} ms, p95 {fmt(eng.get('latency_p95_ms'), '_ms')} ms, "
-            f"exact-quote rate {fmt(eng.get('exact_quote_rate'))}; targets: answerable ≥ 0.80, overall ≥ 0.65")
+            + ", ".join(f"{label} {fmt(eng.get(k), k)}" for k, label in labels(SQUAD_NOTE_METRICS))
+            + f"; targets: {targets}")
     return _table(header, rows) + "\n\n" + note
 
 
@@ -221,11 +204,8 @@ def write_json(report: dict, path: str | Path) -> None:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-PLOT_METRICS = (
-    ("hit_at_1", "hit@1"), ("hit_at_3", "hit@3"), ("mrr", "MRR"), ("evidence_accuracy", "evidence"),
-    ("answer_containment", "contains"), ("token_f1", "F1"), ("exact_quote_rate", "exact quote"),
-    ("abstain_precision", "abst. P"), ("abstain_recall", "abst. R"),
-)
+PLOT_METRICS = labels(("hit_at_1", "hit_at_3", "mrr", "evidence_accuracy", "answer_containment", "token_f1",
+                       "exact_quote_rate", "abstain_precision", "abstain_recall"), short=True)
 
 
 def plot(report: dict, path: str | Path) -> Path:
@@ -240,8 +220,8 @@ def plot(report: dict, path: str | Path) -> Path:
     panels = (1 if sets else 0) + (1 if has_squad else 0)
     if panels == 0:
         raise ValueError("nothing to plot: the report has no sets")
-    fig, axes = plt.subplots(1, panels, figsize=(7 * panels if panels > 1 else 9, 4.2), squeeze=False)
-    axes = list(axes[0])
+    fig, grid = plt.subplots(1, panels, figsize=(7 * panels if panels > 1 else 9, 4.2), squeeze=False)
+    axes = list(grid[0])
     if sets:
         ax = axes.pop(0)
         width = 0.8 / len(sets)
@@ -267,7 +247,7 @@ def plot(report: dict, path: str | Path) -> Path:
             values = [rows[name].get(k) or 0.0 for k, _ in SQUAD_COLUMNS]
             xs = [x + (i - (len(names) - 1) / 2) * width for x in range(len(SQUAD_COLUMNS))]
             ax.bar(xs, values, width, label=ROW_LABELS[name])
-        ax.set_xticks(range(len(SQUAD_COLUMNS)), ["answerable acc.", "abst. P", "abst. R", "overall acc."])
+        ax.set_xticks(range(len(SQUAD_COLUMNS)), [label for _, label in labels([k for k, _ in SQUAD_COLUMNS], True)])
         ax.set_ylim(0, 1.25)
         ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.set_title("SQuAD v2.0 sample (626 questions)" if report["sets"]["squad"]["counts"]["questions"] == 626
@@ -312,9 +292,10 @@ def update_readme(path: str | Path, report: dict) -> list[str]:
     text = path.read_text(encoding="utf-8")
     done = []
     for name, body in readme_blocks(report).items():
-        pattern = re.compile(rf"(<!-- eval:{name} -->\n).*?(\n<!-- /eval:{name} -->)", re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text, count=1)
+        pattern = re.compile(rf"(<!-- eval:{name} -->\n).*?(\n<!-- /eval:{name} -->)", re.DOTALL)
+        match = pattern.search(text)
+        if match:
+            text = text[:match.end(1)] + body + text[match.start(2):]
             done.append(name)
     path.write_text(text, encoding="utf-8")
     return done

@@ -4,11 +4,13 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any
 
 from . import metrics as M
 from .datasets import EvalItem, default_paths, load_jsonl
+from .registry import PLAIN_SETS, for_set
 
 RETRIEVAL_K = 5
 WARM_UP_QUESTION = "What is this warm-up question about?"
@@ -21,11 +23,10 @@ def get_embedder(settings):
     """One warmed-up Embedder per model per process (the model load costs seconds; share it)."""
     from rag.embedding import Embedder
 
-    threads = getattr(settings, "query_threads", None)
-    key = (settings.model, settings.embed_batch_size, settings.query_cache_size, threads)
+    key = (settings.model, settings.embed_batch_size, settings.query_cache_size, settings.query_threads,
+           settings.query_backend, settings.onnx_dir, settings.verify_checksums)
     if key not in _EMBEDDERS:
-        extra = (threads,) if threads is not None else ()
-        embedder = Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size, *extra)
+        embedder = Embedder.from_settings(settings)
         t0 = time.perf_counter()
         embedder.encode_query(WARM_UP_QUESTION)
         MODEL_LOAD[settings.model] = time.perf_counter() - t0
@@ -34,14 +35,15 @@ def get_embedder(settings):
 
 
 def clear_query_cache(embedder) -> None:
-    cache = getattr(embedder, "_cache", None)
-    if cache is not None:
-        cache.clear()
+    """Forget cached question vectors, so every timed question computes its embedding."""
+    clear = getattr(embedder, "clear_cache", None)
+    if callable(clear):
+        clear()
 
 
 @contextlib.contextmanager
 def open_assistant(corpus_dir: str | Path, settings, index_dir: str | Path | None = None,
-                   embedder=None) -> Iterator[object]:
+                   embedder=None) -> Iterator[Any]:
     """Assistant.load over corpus_dir; a temporary index folder (deleted afterwards) unless index_dir is given."""
     from rag import Assistant
 
@@ -144,12 +146,8 @@ def run_items(assistant, items: Sequence[EvalItem], retrieval_mode: str | None =
     return records
 
 
-METRIC_KEYS = (
-    "hit_at_1", "hit_at_3", "hit_at_5", "mrr",
-    "evidence_accuracy", "evidence_accuracy_strict", "answer_containment", "token_f1", "exact_quote_rate",
-    "abstain_precision", "abstain_recall", "wrongly_refused", "calibration_ece", "confidence_gap",
-    "short_answer_f1", "topic_switch_same", "latency_p50_ms", "latency_p95_ms", "load_seconds",
-)
+# what `summarise` reports: the registry's metrics of the JSONL sets, in its order
+METRIC_KEYS = tuple(dict.fromkeys(m.key for s in PLAIN_SETS for m in for_set(s)))
 
 
 def summarise(records: Sequence[dict], load_seconds: float | None = None) -> dict:
@@ -242,7 +240,7 @@ def evaluate_default_sets(settings=None, sets: Sequence[str] = ("article", "fixt
     settings = settings or Settings()
     paths = default_paths()
     embedder = get_embedder(settings)
-    report = {"sets": {}}
+    report: dict[str, Any] = {"sets": {}}
     if "article" in sets:
         items = load_jsonl(article_path or paths["article_set"])
         # another corpus without an index folder gets a temporary index, never ./index

@@ -16,7 +16,6 @@ from typing import Sequence
 from . import metrics as M
 from .datasets import SquadArticle, load_squad
 
-SQUAD_METRICS = ("answerable_accuracy", "abstain_precision", "abstain_recall", "overall_accuracy")
 ROW_LABELS = {
     "engine": "engine (default pipeline)",
     "always_abstain": "always abstain",
