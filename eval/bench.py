@@ -1,9 +1,10 @@
 """Speed, memory and scale benchmark: the same as `rag bench` (results in docs/benchmarks.md).
 
-    python eval/bench.py                      # default sizes 10k, 100k, 1M (under 10 minutes on 2 cores)
-    python eval/bench.py --quick              # a smoke run at tiny sizes
-    python eval/bench.py --sizes 1000,10000 --json /tmp/bench.json
+python eval/bench.py                      # default sizes 10k, 100k, 1M (under 10 minutes on 2 cores)
+python eval/bench.py --quick              # a smoke run at tiny sizes
+python eval/bench.py --sizes 1000,10000 --json /tmp/bench.json
 """
+
 from __future__ import annotations
 
 import argparse

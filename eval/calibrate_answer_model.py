@@ -12,6 +12,7 @@ The `test` items and the SQuAD 2.0 dev sample are never read. The report gives 5
 decision accuracy and ECE, and the threshold that maximises overall accuracy on the pool's validation
 questions (answer when P(right) >= threshold).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
 import numpy as np  # noqa: E402
-
 import train_answer_model as T  # noqa: E402
+
 from rag.answer_model import CALIBRATION_FILE, MODEL_DIR, Calibration  # noqa: E402
 from rag.evaluation import metrics as M  # noqa: E402
 from rag.evaluation.datasets import default_paths, load_jsonl  # noqa: E402
@@ -52,16 +53,29 @@ def pool_questions(articles: list[dict], per_kind: int, rng: random.Random) -> l
                 if not qa["answers"]:
                     continue
                 ans = qa["answers"][0]
-                answerable.append({"doc": a_index, "question": qa["question"],
-                                   "answers": [x["text"] for x in qa["answers"]], "answerable": True})
+                answerable.append(
+                    {
+                        "doc": a_index,
+                        "question": qa["question"],
+                        "answers": [x["text"] for x in qa["answers"]],
+                        "answerable": True,
+                    }
+                )
                 start = ans["answer_start"]
                 holder = [s for s in spans if s.start <= start < s.end]
                 if holder:
-                    sentence = p["context"][holder[0].start:holder[0].end]
+                    sentence = p["context"][holder[0].start : holder[0].end]
                     made = T.perturb(qa["question"], sentence, p["context"], text, rng)
                     if made:
-                        perturbed.append({"doc": a_index, "question": made[1], "answers": [], "answerable": False,
-                                          "perturbation": made[0]})
+                        perturbed.append(
+                            {
+                                "doc": a_index,
+                                "question": made[1],
+                                "answers": [],
+                                "answerable": False,
+                                "perturbation": made[0],
+                            }
+                        )
     rng.shuffle(answerable)
     rng.shuffle(perturbed)
     return answerable[:per_kind] + perturbed[:per_kind] + real
@@ -77,8 +91,9 @@ def collect_pool(articles: list[dict], questions: list[dict], settings) -> list[
         names = []
         for i, article in enumerate(articles):
             name = f"{i:02d}-{article['title'][:40].replace('/', '_')}.txt"
-            (corpus / name).write_text("\n\n".join(p["context"] for p in article["paragraphs"]) + "\n",
-                                       encoding="utf-8")
+            (corpus / name).write_text(
+                "\n\n".join(p["context"] for p in article["paragraphs"]) + "\n", encoding="utf-8"
+            )
             names.append(name)
         assistant = Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
         t0 = time.time()
@@ -86,8 +101,15 @@ def collect_pool(articles: list[dict], questions: list[dict], settings) -> list[
             answer = assistant.ask(q["question"])
             best = answer.citations or answer.related[:1]
             right = q["answerable"] and bool(best) and M.contains_answer(best[0].quote, q["answers"])
-            rows.append({"features": {k: float(answer.signals.get(k, 0.0)) for k in FEATURES}, "right": right,
-                         "answerable": q["answerable"], "source": "pool", "weight": 1.0})
+            rows.append(
+                {
+                    "features": {k: float(answer.signals.get(k, 0.0)) for k in FEATURES},
+                    "right": right,
+                    "answerable": q["answerable"],
+                    "source": "pool",
+                    "weight": 1.0,
+                }
+            )
             if n % 200 == 0:
                 print(f"  pool question {n}/{len(questions)} ({time.time() - t0:.0f}s)", flush=True)
     return rows
@@ -105,8 +127,15 @@ def collect_dev(settings) -> list[dict]:
                 answer = assistant.ask(item.question, history=list(item.history) or None)
                 best = [c.quote for c in (answer.citations or answer.related[:1])]
                 right = item.answerable and M.evidence_quoted(best, item.evidence)
-                rows.append({"features": {k: float(answer.signals.get(k, 0.0)) for k in FEATURES}, "right": right,
-                             "answerable": item.answerable, "source": f"{name}-dev", "weight": DEV_WEIGHT})
+                rows.append(
+                    {
+                        "features": {k: float(answer.signals.get(k, 0.0)) for k in FEATURES},
+                        "right": right,
+                        "answerable": item.answerable,
+                        "source": f"{name}-dev",
+                        "weight": DEV_WEIGHT,
+                    }
+                )
     return rows
 
 
@@ -123,7 +152,8 @@ def fit(rows: list[dict], c: float = 1.0):  # type: ignore[no-untyped-def]
 
 def to_calibration(model, threshold: float) -> Calibration:  # type: ignore[no-untyped-def]
     weights = (("bias", float(model.intercept_[0])),) + tuple(
-        (k, float(v)) for k, v in zip(FEATURES[1:], model.coef_[0]))
+        (k, float(v)) for k, v in zip(FEATURES[1:], model.coef_[0])
+    )
     return Calibration(tuple((k, round(v, 4)) for k, v in weights), round(threshold, 3))
 
 
@@ -184,8 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "weights": [list(w) for w in cal.weights],
         "threshold": cal.threshold,
-        "fitted_on": {"pool_validation_questions": len(pool), "eval_dev_items": len(dev),
-                      "dev_weight": DEV_WEIGHT, "answerable_in_pool": sum(r["answerable"] for r in pool)},
+        "fitted_on": {
+            "pool_validation_questions": len(pool),
+            "eval_dev_items": len(dev),
+            "dev_weight": DEV_WEIGHT,
+            "answerable_in_pool": sum(r["answerable"] for r in pool),
+        },
         "cross_validation": {
             "pool_decision_accuracy": round(float(np.mean(cv_acc)), 4),
             "dev_decision_accuracy": round(float(np.mean(cv_dev_acc)), 4) if cv_dev_acc else None,

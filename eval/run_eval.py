@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Same as `rag eval` (see eval/README.md), runnable from a checkout without installing the package:
 
-    python eval/run_eval.py                      # article + fixture sets
-    python eval/run_eval.py --sets article,fixture,squad --check
+python eval/run_eval.py                      # article + fixture sets
+python eval/run_eval.py --sets article,fixture,squad --check
 """
+
 import sys
 from pathlib import Path
 

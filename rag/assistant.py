@@ -1,4 +1,5 @@
 """The public entry point: load a corpus and its index, ask questions, add documents."""
+
 from __future__ import annotations
 
 import logging
@@ -7,9 +8,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
 from .answer_model import AnswerScorer, Calibration, load_calibration
@@ -49,9 +50,17 @@ class _State:
 
 
 class Assistant:
-    def __init__(self, documents: Mapping[str, Document], store: IndexStore, settings: Settings, embedder: Embedder,
-                 corpus_dir: Path | None = None, index_dir: Path | None = None,
-                 load_errors: list[DocumentError] | None = None, build_info: dict | None = None) -> None:
+    def __init__(
+        self,
+        documents: Mapping[str, Document],
+        store: IndexStore,
+        settings: Settings,
+        embedder: Embedder,
+        corpus_dir: Path | None = None,
+        index_dir: Path | None = None,
+        load_errors: list[DocumentError] | None = None,
+        build_info: dict | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.corpus_dir = corpus_dir
@@ -65,15 +74,25 @@ class Assistant:
         self._write_lock = threading.Lock()
 
     def _make_state(self, documents: Mapping[str, Document], store: IndexStore) -> _State:
-        return _State(dict(documents), store, Retriever(store, documents, self.settings),
-                      Composer(store, documents, self.settings, self.answer_scorer, self.calibration))
+        return _State(
+            dict(documents),
+            store,
+            Retriever(store, documents, self.settings),
+            Composer(store, documents, self.settings, self.answer_scorer, self.calibration),
+        )
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
-    def load(cls, corpus_dir: str | Path | None = None, index_dir: str | Path | None = None,
-             settings: Settings | None = None, rebuild: bool = False, embedder: Embedder | None = None,
-             progress: Callable[[int, int], Callable[[int], None]] | None = None,
-             warm: bool = True) -> "Assistant":
+    def load(
+        cls,
+        corpus_dir: str | os.PathLike | None = None,
+        index_dir: str | os.PathLike | None = None,
+        settings: Settings | None = None,
+        rebuild: bool = False,
+        embedder: Embedder | None = None,
+        progress: Callable[[int, int], Callable[[int], None]] | None = None,
+        warm: bool = True,
+    ) -> Assistant:
         """Load documents and their index; build or update the index when missing, stale or corrupt.
 
         `warm=True` also loads the embedding model now, so the first question is as fast as the rest;
@@ -89,9 +108,15 @@ class Assistant:
         if not loaded.documents:
             detail = "; ".join(str(e) for e in loaded.errors) or "no .txt, .md or .html files"
             raise CorpusError(f"no usable documents in {corpus_dir} ({detail})")
-        embedder = embedder or Embedder(settings.model, settings.embed_batch_size, settings.query_cache_size,
-                                        settings.query_threads, backend=settings.query_backend,
-                                        onnx_dir=settings.onnx_dir, verify_checksums=settings.verify_checksums)
+        embedder = embedder or Embedder(
+            settings.model,
+            settings.embed_batch_size,
+            settings.query_cache_size,
+            settings.query_threads,
+            backend=settings.query_backend,
+            onnx_dir=settings.onnx_dir,
+            verify_checksums=settings.verify_checksums,
+        )
         if hasattr(embedder, "use_index"):  # ONNX export cached in <index>/onnx (made there once if missing)
             embedder.use_index(index_dir)
         store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
@@ -121,8 +146,11 @@ class Assistant:
             reasons = ["rebuild requested"]
         callback = None
         if progress is not None:
-            todo = sum(1 for d, doc in documents.items()
-                       if previous is None or d not in previous.entries or previous.entries[d].content_hash != doc.content_hash)
+            todo = sum(
+                1
+                for d, doc in documents.items()
+                if previous is None or d not in previous.entries or previous.entries[d].content_hash != doc.content_hash
+            )
             callback = progress(todo, len(documents))
         store, stats = build_store(documents, settings, embedder, previous, callback)
         try:
@@ -140,8 +168,13 @@ class Assistant:
     def store(self) -> IndexStore:
         return self._state.store
 
-    def ask(self, question: str, history: list[str] | None = None, top_k: int | None = None,
-            retrieval_mode: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        top_k: int | None = None,
+        retrieval_mode: str | None = None,
+    ) -> Answer:
         """Answer with verbatim, cited sentences, or abstain when the documents don't say."""
         t0 = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
@@ -168,8 +201,9 @@ class Assistant:
             parts = [QuestionPart(q, vector)]
         answer = state.composer.compose(q, parts, pool, shown=top_k)
         t4 = time.perf_counter()
-        timings.update(validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000,
-                       total=(t4 - t0) * 1000)
+        timings.update(
+            validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000, total=(t4 - t0) * 1000
+        )
         return replace(answer, timings_ms=timings)
 
     def _clean_history(self, history) -> list[str]:
@@ -178,7 +212,7 @@ class Assistant:
         if isinstance(history, str) or not isinstance(history, (list, tuple)):
             raise InvalidQuestionError(f"history must be a list of earlier questions, got {type(history).__name__}")
         cleaned = []
-        for item in list(history)[-self.settings.max_history_items:]:
+        for item in list(history)[-self.settings.max_history_items :]:
             if not isinstance(item, str):
                 raise InvalidQuestionError(f"history items must be strings, got {type(item).__name__}")
             if item.strip():
@@ -191,16 +225,16 @@ class Assistant:
 
         Raises DocumentError (naming the file) before anything changes if any file is unusable.
         """
-        paths = [Path(p) for p in paths]
+        files = [Path(p) for p in paths]
         new_docs: dict[str, Document] = {}
-        for path in paths:
+        for path in files:
             doc_id = path.name
             new_docs[doc_id] = load_document(path, doc_id, self.settings)
         with self._write_lock:
             documents = {**self._state.documents, **new_docs}
             store, stats = build_store(documents, self.settings, self.embedder, self._state.store)
             if copy_into_corpus and self.corpus_dir is not None:
-                for path, doc_id in zip(paths, new_docs):
+                for path, doc_id in zip(files, new_docs):
                     target = Path(self.corpus_dir) / doc_id
                     if target.resolve() != path.resolve():
                         _atomic_copy(path, target)
@@ -221,10 +255,16 @@ def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibrati
     given = Path(settings.answer_model)
     folder = given if given.is_dir() else _SHIPPED_MODEL_DIR.parent / settings.answer_model
     if not (folder / "config.json").is_file():
-        raise ModelError(f"answer model {settings.answer_model!r} not found (looked in {folder}); "
-                         "use Settings(answer_model=None) for the baseline composer")
-    scorer = AnswerScorer(folder, threads=settings.query_threads, backend=settings.query_backend,
-                          verify_checksums=settings.verify_checksums)
+        raise ModelError(
+            f"answer model {settings.answer_model!r} not found (looked in {folder}); "
+            "use Settings(answer_model=None) for the baseline composer"
+        )
+    scorer = AnswerScorer(
+        folder,
+        threads=settings.query_threads,
+        backend=settings.query_backend,
+        verify_checksums=settings.verify_checksums,
+    )
     return scorer, load_calibration(folder)
 
 

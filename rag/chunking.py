@@ -1,4 +1,5 @@
 """Documents → sentences → token-budgeted chunks, all as character spans of `Document.text`."""
+
 from __future__ import annotations
 
 import re
@@ -58,7 +59,7 @@ class Chunk:
 def _split_oversized(text: str, span: Span, budget: int) -> list[Span]:
     """Cut a sentence longer than the budget at word boundaries, each piece within budget."""
     pieces, piece_start, last_end = [], span.start, span.start
-    for m in re.finditer(r"\S+", text[span.start:span.end]):
+    for m in re.finditer(r"\S+", text[span.start : span.end]):
         word_end = span.start + m.end()
         if count_tokens(text[piece_start:word_end]) > budget and last_end > piece_start:
             pieces.append(Span(piece_start, last_end))
@@ -71,20 +72,30 @@ def _split_oversized(text: str, span: Span, budget: int) -> list[Span]:
 def _is_heading(text: str, span: Span) -> bool:
     """A short line standing alone without closing punctuation: a title, dateline or heading."""
     whole_line = (span.start == 0 or text[span.start - 1] == "\n") and (span.end == len(text) or text[span.end] == "\n")
-    line = text[span.start:span.end]
-    return whole_line and len(line.split()) <= 16 and not line.rstrip().endswith((".", "!", "?", '"', "\u201d", ":", ";"))
+    line = text[span.start : span.end]
+    return (
+        whole_line and len(line.split()) <= 16 and not line.rstrip().endswith((".", "!", "?", '"', "\u201d", ":", ";"))
+    )
 
 
 def document_sentences(doc: Document, settings: Settings) -> list[Sentence]:
     sentences: list[Sentence] = []
     for f in doc.metadata_fields:
         phrase = METADATA_PHRASES.get(f.key, f.key.replace("_", " ") + ": {v}.").format(v=f.value)
-        sentences.append(Sentence(doc.doc_id, len(sentences), f.start, f.end, doc.text[f.start:f.end], "metadata", phrase))
+        sentences.append(
+            Sentence(doc.doc_id, len(sentences), f.start, f.end, doc.text[f.start : f.end], "metadata", phrase)
+        )
     for span in split_sentences(doc.text, doc.body_start):
-        parts = [span] if count_tokens(doc.text[span.start:span.end]) <= settings.chunk_tokens else _split_oversized(doc.text, span, settings.chunk_tokens)
+        parts = (
+            [span]
+            if count_tokens(doc.text[span.start : span.end]) <= settings.chunk_tokens
+            else _split_oversized(doc.text, span, settings.chunk_tokens)
+        )
         for part in parts:
             kind = "heading" if _is_heading(doc.text, part) else "body"
-            sentences.append(Sentence(doc.doc_id, len(sentences), part.start, part.end, doc.text[part.start:part.end], kind))
+            sentences.append(
+                Sentence(doc.doc_id, len(sentences), part.start, part.end, doc.text[part.start : part.end], kind)
+            )
     return sentences
 
 
@@ -93,10 +104,19 @@ def chunk_sentences(doc: Document, sentences: list[Sentence], settings: Settings
     chunks: list[Chunk] = []
     meta = [s for s in sentences if s.kind == "metadata"]
     if meta:
-        chunks.append(Chunk(
-            f"{doc.doc_id}#meta", doc.doc_id, meta[0].start, meta[-1].end, meta[0].index, meta[-1].index,
-            doc.text[meta[0].start:meta[-1].end], "metadata", " ".join(s.search_text for s in meta),
-        ))
+        chunks.append(
+            Chunk(
+                f"{doc.doc_id}#meta",
+                doc.doc_id,
+                meta[0].start,
+                meta[-1].end,
+                meta[0].index,
+                meta[-1].index,
+                doc.text[meta[0].start : meta[-1].end],
+                "metadata",
+                " ".join(s.search_text for s in meta),
+            )
+        )
     body = [s for s in sentences if s.kind != "metadata"]
     tokens = [count_tokens(s.text) for s in body]
     i = 0
@@ -106,10 +126,17 @@ def chunk_sentences(doc: Document, sentences: list[Sentence], settings: Settings
             j += 1
             used += tokens[j]
         first, last = body[i], body[j]
-        chunks.append(Chunk(
-            f"{doc.doc_id}#{len(chunks)}", doc.doc_id, first.start, last.end, first.index, last.index,
-            doc.text[first.start:last.end],
-        ))
+        chunks.append(
+            Chunk(
+                f"{doc.doc_id}#{len(chunks)}",
+                doc.doc_id,
+                first.start,
+                last.end,
+                first.index,
+                last.index,
+                doc.text[first.start : last.end],
+            )
+        )
         if j + 1 >= len(body):
             break
         i = max(i + 1, j + 1 - settings.chunk_overlap_sentences)

@@ -1,8 +1,8 @@
 """The `rag` command: a thin layer over the Python API (ask, index, add, chat, serve, eval, bench)."""
+
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -28,11 +28,18 @@ def _progress_factory(enabled: bool):
     return make
 
 
-def _load(args, rebuild: bool = False, warm: bool = True):
+def _load(args, rebuild: bool = False, warm: bool = True, embedder=None):
     from .assistant import Assistant
 
-    return Assistant.load(corpus_dir=args.corpus, index_dir=args.index, settings=_settings(args), rebuild=rebuild,
-                          progress=_progress_factory(sys.stderr.isatty()), warm=warm)
+    return Assistant.load(
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        settings=_settings(args),
+        rebuild=rebuild,
+        embedder=embedder,
+        progress=_progress_factory(sys.stderr.isatty()),
+        warm=warm,
+    )
 
 
 def _settings(args):
@@ -44,51 +51,42 @@ def _settings(args):
     return settings
 
 
-@contextlib.contextmanager
-def _embedder_timings():
-    """What one `rag index` spends in the embedder, whatever its backend: yields a namespace filled on exit.
+def _timed_embedder(settings):
+    """The embedder for one `rag index`, recording what it spends (whatever its backend).
 
-    model_load: until the embedder gives its first vector (importing torch and sentence-transformers,
-    reading the weights, preparing an ONNX export when the embedder has one); embedding: encoding the
-    chunks and sentences once the model is ready; texts: how many were encoded.
+    `timings.model_load`: until the first vector (importing torch and sentence-transformers, reading
+    the weights, preparing an ONNX export); `embedding`: encoding the chunks and sentences once the
+    model is ready; `texts`: how many were encoded.
     """
     from types import SimpleNamespace
 
     from .embedding import Embedder
 
     timings = SimpleNamespace(model_load=0.0, embedding=0.0, texts=0, ready=False)
-    real_encode = Embedder.__dict__["encode"]
-    real_use_index = Embedder.__dict__.get("use_index")
 
-    def encode(self, texts, *args, **kwargs):
-        texts = list(texts)
-        if texts and not timings.ready:
+    class TimedEmbedder(Embedder):
+        def encode(self, texts, *args, **kwargs):
+            texts = list(texts)
+            if texts and not timings.ready:
+                started = time.perf_counter()
+                super().encode(texts[:1])  # the first vector loads the model: timed on its own
+                timings.model_load += time.perf_counter() - started
+                timings.ready = True
             started = time.perf_counter()
-            real_encode(self, texts[:1])  # the first vector loads the model: timed on its own
-            timings.model_load += time.perf_counter() - started
-            timings.ready = True
-        started = time.perf_counter()
-        vectors = real_encode(self, texts, *args, **kwargs)
-        timings.embedding += time.perf_counter() - started
-        timings.texts += len(texts)
-        return vectors
+            vectors = super().encode(texts, *args, **kwargs)
+            timings.embedding += time.perf_counter() - started
+            timings.texts += len(texts)
+            return vectors
 
-    def use_index(self, *args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return real_use_index(self, *args, **kwargs)
-        finally:
-            timings.model_load += time.perf_counter() - started
+        def use_index(self, index_dir) -> None:
+            started = time.perf_counter()
+            try:
+                super().use_index(index_dir)
+            finally:
+                timings.model_load += time.perf_counter() - started
 
-    Embedder.encode = encode
-    if real_use_index is not None:
-        Embedder.use_index = use_index
-    try:
-        yield timings
-    finally:
-        Embedder.encode = real_encode
-        if real_use_index is not None:
-            Embedder.use_index = real_use_index
+    embedder = TimedEmbedder.from_settings(settings)
+    return embedder, timings
 
 
 def _print_answer(answer, as_json: bool) -> None:
@@ -97,8 +95,11 @@ def _print_answer(answer, as_json: bool) -> None:
         return
     if not answer.answered:
         print(answer.text)
-        print(f"  {answer.abstain_reason}" if answer.abstain_reason else
-              "  The closest passages are shown as related, not as an answer.")
+        print(
+            f"  {answer.abstain_reason}"
+            if answer.abstain_reason
+            else "  The closest passages are shown as related, not as an answer."
+        )
         if answer.related:
             print("  Related (not an answer):")
             for c in answer.related:
@@ -134,22 +135,26 @@ def cmd_ask(args) -> int:
 
 def cmd_index(args) -> int:
     started = time.perf_counter()
-    with _embedder_timings() as spent:
-        assistant = _load(args, rebuild=args.rebuild, warm=False)
+    embedder, spent = _timed_embedder(_settings(args))
+    assistant = _load(args, rebuild=args.rebuild, warm=False, embedder=embedder)
     seconds = time.perf_counter() - started
     info = assistant.build_info
     m = assistant.store.manifest
     # What this command spent; the rest of `time rag index` is starting Python and importing `rag`.
     if spent.texts:
-        timing = (f"in {seconds:.1f} s: model load {spent.model_load:.1f} s, "
-                  f"embedding {spent.texts} texts {spent.embedding:.1f} s")
+        timing = (
+            f"in {seconds:.1f} s: model load {spent.model_load:.1f} s, "
+            f"embedding {spent.texts} texts {spent.embedding:.1f} s"
+        )
     elif spent.model_load >= 0.05:  # e.g. preparing the ONNX query model next to the index
         timing = f"in {seconds:.2f} s: model load {spent.model_load:.2f} s, nothing to embed"
     else:
         timing = f"in {seconds:.2f} s, nothing to embed"
-    print(f"{info.get('action')} index in {assistant.index_dir}: {m['counts']['documents']} documents, "
-          f"{m['counts']['chunks']} chunks, {m['counts']['sentences']} sentences, {m['faiss'].get('type')} "
-          f"({timing})")
+    print(
+        f"{info.get('action')} index in {assistant.index_dir}: {m['counts']['documents']} documents, "
+        f"{m['counts']['chunks']} chunks, {m['counts']['sentences']} sentences, {m['faiss'].get('type')} "
+        f"({timing})"
+    )
     for reason in info.get("reasons", [])[:10]:
         print(f"  because: {reason}")
     for err in assistant.load_errors:
@@ -203,8 +208,14 @@ def cmd_serve(args) -> int:
     settings = None
     if args.settings:
         settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
-    serve(host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index,
-          feedback_path=args.feedback, settings=settings)
+    serve(
+        host=args.host,
+        port=args.port,
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        feedback_path=args.feedback,
+        settings=settings,
+    )
     return 0
 
 
@@ -214,25 +225,37 @@ def _location_options(default) -> argparse.ArgumentParser:
     options.add_argument("--corpus", type=Path, default=default, help="documents folder (default: ./corpus)")
     options.add_argument("--index", type=Path, default=default, help="index folder (default: ./index)")
     options.add_argument("--settings", type=Path, default=default, help="JSON file of Settings overrides")
-    options.add_argument("-v", "--verbose", action="store_true", default=default if default is not None else False,
-                         help="show warnings and progress details")
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default if default is not None else False,
+        help="show warnings and progress details",
+    )
     return options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Cited, extractive answers from your documents.",
-                                     parents=[_location_options(None)])
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Cited, extractive answers from your documents.", parents=[_location_options(None)]
+    )
     # The same options after the command (`rag index --corpus DIR`); SUPPRESS keeps a value given
     # before the command from being overwritten by the subcommand's default.
     after = [_location_options(argparse.SUPPRESS)]
-    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
-               parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser))
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser),
+    )
 
     p = sub.add_parser("ask", parents=after, help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
-    p.add_argument("--top-k", type=int, default=None,
-                   help="passages to show (1-50); at least Settings.answer_pool (8) are always searched")
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="passages to show (1-50); at least Settings.answer_pool (8) are always searched",
+    )
     p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable)")
     p.set_defaults(func=cmd_ask)
 
@@ -253,8 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback", type=Path, default=None, help="JSONL file for 👍/👎 votes")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", parents=after, help="measure answer quality on the eval sets",
-                       options_from="rag.evaluation.cli")
+    p = sub.add_parser(
+        "eval", parents=after, help="measure answer quality on the eval sets", options_from="rag.evaluation.cli"
+    )
     p.set_defaults(func=cmd_eval)
     p = sub.add_parser("bench", parents=after, help="measure speed, memory and scale", options_from="rag.bench")
     p.set_defaults(func=cmd_bench)

@@ -11,11 +11,12 @@ uses, whether the sentence holds the asked-for kind of phrase) gives P(right). B
 `Settings.answer_threshold` the answer abstains. With `Settings(answer_model=None)` the hand-set
 baseline decides instead (kept for comparison in `rag eval --compare`).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -39,7 +40,8 @@ from .types import NOT_ANSWERED, Answer, Citation, Passage, ShortAnswer
 _DEPENDENT_START = re.compile(
     r"""^["“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|
     Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In\ addition|As\ a\ result|Then|The\ two|Both)\b""",
-    re.VERBOSE)
+    re.VERBOSE,
+)
 # Kinds of question whose answer is one fact: one sentence is enough.
 _ONE_FACT = {"when", "where", "who", "how-many", "yes-no"}
 
@@ -62,8 +64,14 @@ class _PartResult:
 
 
 class Composer:
-    def __init__(self, store: IndexStore, documents: Mapping[str, Document], settings: Settings,
-                 scorer: AnswerScorer | None = None, calibration: Calibration | None = None) -> None:
+    def __init__(
+        self,
+        store: IndexStore,
+        documents: Mapping[str, Document],
+        settings: Settings,
+        scorer: AnswerScorer | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.store = store
         self.documents = documents
         self.settings = settings
@@ -73,14 +81,16 @@ class Composer:
         self.corpus_script = main_script(" ".join(d.text[:2000] for d in documents.values()))
 
     # ---- the one entry point -------------------------------------------------------------------
-    def compose(self, question: Question, parts: Sequence[QuestionPart], passages: list[Passage],
-                shown: int | None = None) -> Answer:
+    def compose(
+        self, question: Question, parts: Sequence[QuestionPart], passages: list[Passage], shown: int | None = None
+    ) -> Answer:
         """Weigh the sentences of all `passages` for every part; the Answer lists the first `shown` passages."""
         shown_passages = passages[:shown] if shown else passages
         foreign = self._foreign_script(question)
         if foreign:
-            return Answer(question.text, NOT_ANSWERED, False, 0.0, [], shown_passages, [], question.kind,
-                          abstain_reason=foreign)
+            return Answer(
+                question.text, NOT_ANSWERED, False, 0.0, [], shown_passages, [], question.kind, abstain_reason=foreign
+            )
         per_part = max(1, self.settings.max_answer_sentences // max(1, len(parts)))
         results = [self._answer_part(p, passages, per_part, single=len(parts) == 1) for p in parts]
         weakest = min(results, key=lambda r: r.confidence)
@@ -98,8 +108,7 @@ class Composer:
     def _answer_part(self, part: QuestionPart, passages: list[Passage], limit: int, single: bool) -> _PartResult:
         q = part.question
         q_terms = question_terms(q)
-        cands, missing_rare = score_candidates(q, part.vector, passages, self.store, self.table, self.settings,
-                                               q_terms)
+        cands, missing_rare = score_candidates(q, part.vector, passages, self.store, self.table, self.settings, q_terms)
         signals = answer_signals(q, cands, self.table, missing_rare, self.settings, q_terms)
         if not cands:
             return _PartResult([], [], 0.0, signals)
@@ -108,8 +117,9 @@ class Composer:
             return _PartResult(self._select_baseline(cands, limit), cands, confidence, signals)
         return self._answer_with_model(q, cands, signals, limit, single)
 
-    def _answer_with_model(self, q: Question, cands: list[Candidate], signals: dict[str, float], limit: int,
-                           single: bool) -> _PartResult:
+    def _answer_with_model(
+        self, q: Question, cands: list[Candidate], signals: dict[str, float], limit: int, single: bool
+    ) -> _PartResult:
         assert self.scorer is not None
         about_document = bool(DOCUMENT_QUESTION.search(q.query))
         shortlist = [c for c in cands if c.sentence.kind != "metadata" or about_document]
@@ -131,9 +141,11 @@ class Composer:
         # as sure of it.
         if len(order) > 1 and limit > 1 and q.kind not in _ONE_FACT:
             second_i = order[1]
-            if scores[second_i].logit >= max(self.settings.second_sentence_logit,
-                                              best_score.logit - self.settings.second_sentence_margin) \
-                    and shortlist[second_i].sentence.kind == best.sentence.kind:
+            if (
+                scores[second_i].logit
+                >= max(self.settings.second_sentence_logit, best_score.logit - self.settings.second_sentence_margin)
+                and shortlist[second_i].sentence.kind == best.sentence.kind
+            ):
                 picked.append(shortlist[second_i])
         picked = self._with_antecedents(picked, limit)
         short = None
@@ -146,8 +158,15 @@ class Composer:
         signals = {**signals, **features, "confidence": confidence}
         return _PartResult(picked, ranked, confidence, signals, short)
 
-    def _features(self, q: Question, best: Candidate, best_score: PairScore, scores: list[PairScore],
-                  order: list[int], signals: dict[str, float]) -> dict[str, float]:
+    def _features(
+        self,
+        q: Question,
+        best: Candidate,
+        best_score: PairScore,
+        scores: list[PairScore],
+        order: list[int],
+        signals: dict[str, float],
+    ) -> dict[str, float]:
         second = scores[order[1]].logit if len(order) > 1 else best_score.logit - 10.0
         return {
             "bias": 1.0,
@@ -206,24 +225,47 @@ class Composer:
         script = main_script(question.text)
         if script is None or self.corpus_script is None or script == self.corpus_script:
             return None
-        return (f"The question is in {script_language(script)} text, but the documents are in "
-                f"{script_language(self.corpus_script)} text; ask in the documents' language.")
+        return (
+            f"The question is in {script_language(script)} text, but the documents are in "
+            f"{script_language(self.corpus_script)} text; ask in the documents' language."
+        )
 
     def _citation(self, number: int, c: Candidate) -> Citation:
         s = c.sentence
         doc = self.documents[s.doc_id]
-        return Citation(number, s.doc_id, doc.title, c.chunk_id, s.start, s.end, doc.text[s.start:s.end],
-                        f"{s.doc_id}#char={s.start},{s.end}", s.kind, round(c.score, 4))
+        return Citation(
+            number,
+            s.doc_id,
+            doc.title,
+            c.chunk_id,
+            s.start,
+            s.end,
+            doc.text[s.start : s.end],
+            f"{s.doc_id}#char={s.start},{s.end}",
+            s.kind,
+            round(c.score, 4),
+        )
 
-    def _finish(self, question: Question, picked: list[Candidate], ranked: list[Candidate], confidence: float,
-                passages: list[Passage], signals: dict[str, float], short: ShortAnswer | None) -> Answer:
-        threshold = self.settings.abstain_threshold if self.scorer is None else (
-            self.calibration.threshold if self.calibration else 0.5)
+    def _finish(
+        self,
+        question: Question,
+        picked: list[Candidate],
+        ranked: list[Candidate],
+        confidence: float,
+        passages: list[Passage],
+        signals: dict[str, float],
+        short: ShortAnswer | None,
+    ) -> Answer:
+        threshold = (
+            self.settings.abstain_threshold
+            if self.scorer is None
+            else (self.calibration.threshold if self.calibration else 0.5)
+        )
         if self.settings.answer_threshold is not None and self.scorer is not None:
             threshold = self.settings.answer_threshold
         if not picked or confidence < threshold:
             seen: set[tuple[str, int]] = set()
-            related = []
+            related: list[Citation] = []
             for c in ranked:
                 key = (c.sentence.doc_id, c.sentence.index)
                 if key not in seen:
@@ -231,9 +273,20 @@ class Composer:
                     related.append(self._citation(len(related) + 1, c))
                 if len(related) == 3:
                     break
-            return Answer(question.text, NOT_ANSWERED, False, confidence, [], passages, related, question.kind,
-                          signals=signals)
+            return Answer(
+                question.text, NOT_ANSWERED, False, confidence, [], passages, related, question.kind, signals=signals
+            )
         citations = [self._citation(i + 1, c) for i, c in enumerate(picked)]
         text = " ".join(f"{c.quote} [{c.number}]" for c in citations)
-        return Answer(question.text, text, True, confidence, citations, passages, [], question.kind,
-                      signals=signals, short_answer=short)
+        return Answer(
+            question.text,
+            text,
+            True,
+            confidence,
+            citations,
+            passages,
+            [],
+            question.kind,
+            signals=signals,
+            short_answer=short,
+        )

@@ -2,15 +2,16 @@
 
 Offsets everywhere downstream index into `Document.text`, so normalisation happens once, here.
 """
+
 from __future__ import annotations
 
 import hashlib
 import html.parser
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .errors import CorpusError, DocumentError
 from .settings import Settings
@@ -56,8 +57,30 @@ class _VisibleText(html.parser.HTMLParser):
 
     HIDDEN = {"script", "style", "head", "noscript", "template", "svg"}
     BLOCK = {
-        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-        "section", "article", "header", "footer", "nav", "blockquote", "pre", "hr", "title", "main",
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "nav",
+        "blockquote",
+        "pre",
+        "hr",
+        "title",
+        "main",
     }
 
     def __init__(self) -> None:
@@ -184,8 +207,11 @@ def corpus_files(corpus_dir: Path, settings: Settings | None = None) -> list[Pat
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
     return sorted(
-        p for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in settings.file_extensions and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        p
+        for p in corpus_dir.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in settings.file_extensions
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     )
 
 

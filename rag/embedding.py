@@ -12,6 +12,7 @@ can be made and verified, else torch with a warning), "onnx" (ONNX or a clear er
 Both produce the same normalised float32 vectors (cosine >= 0.9999), so an index built by either
 serves questions embedded by the other.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +21,9 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -118,7 +120,7 @@ class TorchSentenceEncoder:
         self.model_name = model
         self.batch_size = batch_size
         self.query_threads = query_threads
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -151,8 +153,11 @@ class TorchSentenceEncoder:
         model = self.model
         with self._all_cores() if len(texts) > 8 else contextlib.nullcontext():
             vectors = model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=show_progress,
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
@@ -210,8 +215,8 @@ def pad_batch(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarra
     input_ids = np.zeros((len(token_ids), width), dtype=np.int64)
     mask = np.zeros((len(token_ids), width), dtype=np.int64)
     for row, ids in enumerate(token_ids):
-        input_ids[row, :len(ids)] = ids
-        mask[row, :len(ids)] = 1
+        input_ids[row, : len(ids)] = ids
+        mask[row, : len(ids)] = 1
     return input_ids, mask
 
 
@@ -224,8 +229,15 @@ class OnnxSentenceEncoder:
 
     backend = "onnx"
 
-    def __init__(self, onnx_path: str | os.PathLike, model_path: str | os.PathLike, model_name: str = DEFAULT_MODEL,
-                 query_threads: int | None = 1, batch_size: int = 32, max_seq_length: int | None = None) -> None:
+    def __init__(
+        self,
+        onnx_path: str | os.PathLike,
+        model_path: str | os.PathLike,
+        model_name: str = DEFAULT_MODEL,
+        query_threads: int | None = 1,
+        batch_size: int = 32,
+        max_seq_length: int | None = None,
+    ) -> None:
         from .onnx_runtime import OnnxEncoder
 
         self.model_name = model_name
@@ -236,7 +248,7 @@ class OnnxSentenceEncoder:
         self._tokenizer = load_sentence_tokenizer(model_path, self.max_seq_length)
         self._query = OnnxEncoder(self.onnx_path, threads=self.query_threads)
         self._output = self._query.output_names[0]
-        self._bulk = None
+        self._bulk: Any = None
         self._lock = threading.Lock()
         last = self._query.session.get_outputs()[0].shape[-1]
         if not isinstance(last, int):
@@ -265,7 +277,7 @@ class OnnxSentenceEncoder:
         order = np.argsort([len(ids) for ids in token_ids], kind="stable")  # little padding per batch
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             out[rows] = self._embed(encoder, [token_ids[i] for i in rows])
         return out
 
@@ -283,8 +295,9 @@ class OnnxSentenceEncoder:
 
 
 # ---- export, verification and the cache -------------------------------------------------------------
-def embedder_identity(model_name: str, model_path: str | os.PathLike,
-                      previous_stat: dict | None = None) -> tuple[dict, dict]:
+def embedder_identity(
+    model_name: str, model_path: str | os.PathLike, previous_stat: dict | None = None
+) -> tuple[dict, dict]:
     """(identity, weights stat) of the source model: what makes an ONNX export of it stale."""
     from .onnx_runtime import OPSET, file_sha256, weights_identity
 
@@ -303,8 +316,13 @@ def embedder_identity(model_name: str, model_path: str | os.PathLike,
     return identity, stat
 
 
-def export_embedder(st_model, model_path: str | os.PathLike, path: str | os.PathLike,
-                    texts: Sequence[str] = VERIFY_TEXTS, min_cosine: float = MIN_COSINE) -> dict:
+def export_embedder(
+    st_model,
+    model_path: str | os.PathLike,
+    path: str | os.PathLike,
+    texts: Sequence[str] = VERIFY_TEXTS,
+    min_cosine: float = MIN_COSINE,
+) -> dict:
     """Export sentence-transformers' BertModel to `path` and check that the ONNX embedder reproduces
     `st_model.encode` on `texts` (one by one, and batched with padding); OnnxExportError when it does not."""
     from .onnx_runtime import OnnxExportError, export_bert_to_onnx, verify_onnx
@@ -325,28 +343,48 @@ def export_embedder(st_model, model_path: str | os.PathLike, path: str | os.Path
     for group in groups:
         ids, mask = pad_batch([token_ids[i] for i in group])
         feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
-    graph = verify_onnx(encoder._query, bert, feeds, ["last_hidden_state"], min_cosine=min_cosine,
-                        postprocess=lambda feed, out: {"embedding": mean_pool_normalise(
-                            out["last_hidden_state"], feed["attention_mask"])})
+    graph = verify_onnx(
+        encoder._query,
+        bert,
+        feeds,
+        ["last_hidden_state"],
+        min_cosine=min_cosine,
+        postprocess=lambda feed, out: {
+            "embedding": mean_pool_normalise(out["last_hidden_state"], feed["attention_mask"])
+        },
+    )
     # The whole embedder (tokenizer.json, pooling) against sentence-transformers' own encode.
-    cosines = []
+    cosines: list[tuple[float, str]] = []
     for group in groups:
         chunk = [texts[i] for i in group]
-        reference = np.asarray(st_model.encode(chunk, normalize_embeddings=True, convert_to_numpy=True,
-                                               show_progress_bar=False), dtype=np.float64)
+        reference = np.asarray(
+            st_model.encode(chunk, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False),
+            dtype=np.float64,
+        )
         got = (encoder.encode(chunk) if len(chunk) > 1 else encoder.encode_query(chunk[0])[None]).astype(np.float64)
         cosines.extend(zip((got * reference).sum(1), chunk))
     worst, text = min(cosines)
     if not worst >= min_cosine:
-        raise OnnxExportError(f"the ONNX embedder does not reproduce sentence-transformers: cosine {worst:.6f} "
-                              f"< {min_cosine} on {text[:60]!r}; refusing to use the export {path}")
-    return {"min_cosine": float(min(worst, graph["min_cosine"])), "rows": len(texts),
-            "sentence_transformers_min_cosine": float(worst), "torch_module_min_cosine": graph["min_cosine"],
-            "reference": "sentence-transformers encode (normalised), one by one and as a padded batch"}
+        raise OnnxExportError(
+            f"the ONNX embedder does not reproduce sentence-transformers: cosine {worst:.6f} "
+            f"< {min_cosine} on {text[:60]!r}; refusing to use the export {path}"
+        )
+    return {
+        "min_cosine": float(min(worst, graph["min_cosine"])),
+        "rows": len(texts),
+        "sentence_transformers_min_cosine": float(worst),
+        "torch_module_min_cosine": graph["min_cosine"],
+        "reference": "sentence-transformers encode (normalised), one by one and as a padded batch",
+    }
 
 
-def ensure_embedder_onnx(folder: str | os.PathLike, model_name: str, model_path: str | os.PathLike,
-                         load_torch_model: Callable[[], Any], verify_checksums: bool = True) -> tuple[Path, dict]:
+def ensure_embedder_onnx(
+    folder: str | os.PathLike,
+    model_name: str,
+    model_path: str | os.PathLike,
+    load_torch_model: Callable[[], Any],
+    verify_checksums: bool = True,
+) -> tuple[Path, dict]:
     """(path, record) of a verified ONNX export of the embedder in `folder`, exported when missing,
     corrupt or stale. `load_torch_model()` returns the SentenceTransformer (called only to export)."""
     from .onnx_runtime import OnnxArtifact
@@ -354,9 +392,13 @@ def ensure_embedder_onnx(folder: str | os.PathLike, model_name: str, model_path:
     artifact = OnnxArtifact(folder, ONNX_NAME)
     previous = artifact.read_record() or {}
     identity, stat = embedder_identity(model_name, model_path, previous.get("source_stat"))
-    record = artifact.ensure(identity, lambda tmp: export_embedder(load_torch_model(), model_path, tmp),
-                             verify_checksums=verify_checksums, what=f"the embedding model ({model_name})",
-                             extra={"source_stat": stat})
+    record = artifact.ensure(
+        identity,
+        lambda tmp: export_embedder(load_torch_model(), model_path, tmp),
+        verify_checksums=verify_checksums,
+        what=f"the embedding model ({model_name})",
+        extra={"source_stat": stat},
+    )
     if record.get("source_stat") != stat:  # same weights, touched file: remember the new stat
         artifact.update_record(source_stat=stat)
         record["source_stat"] = stat
@@ -373,9 +415,17 @@ class Embedder:
     `model` is the sentence-transformers model (loading it imports torch), kept for callers that need it.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, cache_size: int = 1024,
-                 query_threads: int | None = 1, *, backend: str = "auto", onnx_dir: str | os.PathLike | None = None,
-                 verify_checksums: bool = True) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        batch_size: int = 64,
+        cache_size: int = 1024,
+        query_threads: int | None = 1,
+        *,
+        backend: str = "auto",
+        onnx_dir: str | os.PathLike | None = None,
+        verify_checksums: bool = True,
+    ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"query backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         self.model_name = model
@@ -400,7 +450,7 @@ class Embedder:
         return "onnx" if self._onnx is not None else "torch"
 
     @property
-    def encoder(self) -> QueryEncoder:
+    def encoder(self) -> TorchSentenceEncoder | OnnxSentenceEncoder:
         return self._onnx if self._onnx is not None else self._torch
 
     def use_index(self, index_dir: str | os.PathLike) -> None:
@@ -426,10 +476,16 @@ class Embedder:
             model_path = resolve_model_path(self.model_name)
             if not (Path(model_path) / "tokenizer.json").is_file():
                 raise OnnxExportError(f"the model folder {model_path} has no tokenizer.json")
-            path, record = ensure_embedder_onnx(self.onnx_dir, self.model_name, model_path, lambda: self.model,
-                                                self.verify_checksums)
-            encoder = OnnxSentenceEncoder(path, model_path, self.model_name, self.query_threads,
-                                          max_seq_length=record.get("identity", {}).get("max_seq_length"))
+            path, record = ensure_embedder_onnx(
+                self.onnx_dir, self.model_name, model_path, lambda: self.model, self.verify_checksums
+            )
+            encoder = OnnxSentenceEncoder(
+                path,
+                model_path,
+                self.model_name,
+                self.query_threads,
+                max_seq_length=record.get("identity", {}).get("max_seq_length"),
+            )
         except Exception as exc:
             self.onnx_error = str(exc)
             if self.requested_backend == "onnx":
@@ -449,9 +505,16 @@ class Embedder:
         if self._onnx is None or self.onnx_record is None or self.onnx_dir is None:
             return None
         r = self.onnx_record
-        return {"dir": str(self.onnx_dir), "embedder": {
-            "file": r.get("file"), "bytes": r.get("bytes"), "sha256": r.get("sha256"),
-            "identity": r.get("identity"), "min_cosine": (r.get("verification") or {}).get("min_cosine")}}
+        return {
+            "dir": str(self.onnx_dir),
+            "embedder": {
+                "file": r.get("file"),
+                "bytes": r.get("bytes"),
+                "sha256": r.get("sha256"),
+                "identity": r.get("identity"),
+                "min_cosine": (r.get("verification") or {}).get("min_cosine"),
+            },
+        }
 
     # -- compatibility: the sentence-transformers model and its slot --
     @property
@@ -499,5 +562,12 @@ class Embedder:
     @classmethod
     def from_settings(cls, settings) -> Embedder:
         """The embedder a `rag.Settings` describes: model, batch size, query cache and threads, backend, ONNX folder."""
-        return cls(settings.model, settings.embed_batch_size, settings.query_cache_size, settings.query_threads,
-                   backend=settings.query_backend, onnx_dir=settings.onnx_dir, verify_checksums=settings.verify_checksums)
+        return cls(
+            settings.model,
+            settings.embed_batch_size,
+            settings.query_cache_size,
+            settings.query_threads,
+            backend=settings.query_backend,
+            onnx_dir=settings.onnx_dir,
+            verify_checksums=settings.verify_checksums,
+        )

@@ -1,4 +1,5 @@
 """Exceptions a caller can catch by kind; messages name the bad input."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """BM25 over chunk texts, via bm25s (sparse-matrix scoring, no Python loop over documents)."""
+
 from __future__ import annotations
 
 import logging

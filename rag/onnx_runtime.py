@@ -15,6 +15,7 @@ the verification result and the library versions. A missing, corrupt (sha256 mis
 (identity changed) file is exported again; an export that fails verification is refused with
 `OnnxExportError` and nothing is recorded. Nothing in this module imports torch at import time.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,9 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -82,21 +84,29 @@ def create_session(model: str | os.PathLike | bytes, threads: int | None = 1, sp
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+def _session_of(model: Any, threads: int | None, spinning: bool | None) -> Any:
+    """`model` itself when it is already a session, else a new one."""
+    if hasattr(model, "run") and hasattr(model, "get_inputs"):
+        return model
+    return create_session(model, threads, spinning)
+
+
 class OnnxEncoder:
     """Runs a BERT-style ONNX graph on token ids: numpy in, numpy out; thread-safe; no torch.
 
     Feeds only the inputs the graph declares (a graph exported without `token_type_ids` ignores them).
     """
 
-    def __init__(self, model: str | os.PathLike | bytes | Any, threads: int | None = 1,
-                 spinning: bool | None = None) -> None:
-        self.session = model if hasattr(model, "run") and hasattr(model, "get_inputs") else \
-            create_session(model, threads, spinning)
+    def __init__(
+        self, model: str | os.PathLike | bytes | Any, threads: int | None = 1, spinning: bool | None = None
+    ) -> None:
+        self.session: Any = _session_of(model, threads, spinning)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 
-    def run(self, input_ids, attention_mask=None, token_type_ids=None,
-            outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    def run(
+        self, input_ids, attention_mask=None, token_type_ids=None, outputs: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
         ids = np.asarray(input_ids, dtype=np.int64)
         if ids.ndim == 1:
             ids = ids[None, :]
@@ -148,14 +158,15 @@ def _wrap(module, input_names: Sequence[str], output_names: Sequence[str]):
             super().__init__()
             self.inner = module
 
-        def forward(self, *args):  # type: ignore[no-untyped-def]
+        def forward(self, *args):
             return _select_outputs(self.inner(**dict(zip(input_names, args))), output_names)
 
     return _Outputs()
 
 
-def default_dynamic_axes(sample_inputs: Mapping[str, Any], output_names: Sequence[str],
-                         sample_outputs: Sequence[Any]) -> dict[str, dict[int, str]]:
+def default_dynamic_axes(
+    sample_inputs: Mapping[str, Any], output_names: Sequence[str], sample_outputs: Sequence[Any]
+) -> dict[str, dict[int, str]]:
     """Batch (axis 0) and sequence (axis 1) are free for every input; an output axis is free when it is
     axis 0, or when its size is the sample's sequence length (hidden size and label counts stay fixed)."""
     first = _to_numpy(next(iter(sample_inputs.values())))
@@ -174,9 +185,15 @@ def default_dynamic_axes(sample_inputs: Mapping[str, Any], output_names: Sequenc
     return axes
 
 
-def export_bert_to_onnx(torch_module, sample_inputs: Mapping[str, Any], output_names: Sequence[str],
-                        path: str | os.PathLike, *, dynamic_axes: Mapping[str, Mapping[int, str]] | None = None,
-                        opset: int = OPSET) -> Path:
+def export_bert_to_onnx(
+    torch_module,
+    sample_inputs: Mapping[str, Any],
+    output_names: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    dynamic_axes: Mapping[str, Mapping[int, str]] | None = None,
+    opset: int = OPSET,
+) -> Path:
     """Export a BERT-style torch module to one ONNX file (written atomically), with dynamic batch/sequence.
 
     `torch_module` is called as `module(**inputs)`, e.g. a transformers BertModel
@@ -202,10 +219,19 @@ def export_bert_to_onnx(torch_module, sample_inputs: Mapping[str, Any], output_n
         torch_module.eval()
         with torch.no_grad():
             sample_outputs = wrapper(*tensors)
-        axes = {k: dict(v) for k, v in (dynamic_axes or default_dynamic_axes(
-            dict(zip(names, tensors)), output_names, sample_outputs)).items()}
-        kwargs: dict[str, Any] = dict(input_names=names, output_names=list(output_names), dynamic_axes=axes,
-                                      opset_version=opset, do_constant_folding=True)
+        axes = {
+            k: dict(v)
+            for k, v in (
+                dynamic_axes or default_dynamic_axes(dict(zip(names, tensors)), output_names, sample_outputs)
+            ).items()
+        }
+        kwargs: dict[str, Any] = dict(
+            input_names=names,
+            output_names=list(output_names),
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True,
+        )
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:
             kwargs["dynamo"] = False  # the TorchScript exporter: the dynamo one needs onnxscript
         with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
@@ -252,14 +278,22 @@ def compare_outputs(reference: np.ndarray, candidate: np.ndarray) -> tuple[float
         return -1.0, float("inf")
     dots = (rows_ref * rows_got).sum(1)
     norms = np.linalg.norm(rows_ref, axis=1) * np.linalg.norm(rows_got, axis=1)
-    cos = np.where(norms > 0, dots / np.maximum(norms, 1e-300), np.where(np.abs(rows_ref - rows_got).max(1) == 0, 1.0, 0.0))
+    cos = np.where(
+        norms > 0, dots / np.maximum(norms, 1e-300), np.where(np.abs(rows_ref - rows_got).max(1) == 0, 1.0, 0.0)
+    )
     return float(cos.min()), float(np.abs(rows_ref - rows_got).max())
 
 
-def verify_onnx(model, torch_module, feeds: Sequence[Mapping[str, Any]], output_names: Sequence[str] | None = None, *,
-                min_cosine: float = 0.9999, atol: float | None = None,
-                postprocess: Callable[[Mapping[str, Any], dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
-                ) -> dict:
+def verify_onnx(
+    model,
+    torch_module,
+    feeds: Sequence[Mapping[str, Any]],
+    output_names: Sequence[str] | None = None,
+    *,
+    min_cosine: float = 0.9999,
+    atol: float | None = None,
+    postprocess: Callable[[Mapping[str, Any], dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
+) -> dict:
     """Check that an ONNX export reproduces its torch module; raise OnnxExportError if not.
 
     `model`: a path, bytes, session or OnnxEncoder. Each feed (input name -> int64 array of shape
@@ -297,14 +331,21 @@ def verify_onnx(model, torch_module, feeds: Sequence[Mapping[str, Any]], output_
     report = {
         "min_cosine": min((e["min_cosine"] for e in per_output.values()), default=1.0),
         "max_abs_diff": max((e["max_abs_diff"] for e in per_output.values()), default=0.0),
-        "feeds": len(feeds), "rows": rows, "outputs": per_output,
+        "feeds": len(feeds),
+        "rows": rows,
+        "outputs": per_output,
     }
-    bad = [f"{n}: cosine {e['min_cosine']:.6f}" + (f", max |diff| {e['max_abs_diff']:.3g}" if atol is not None else "")
-           for n, e in per_output.items()
-           if not e["min_cosine"] >= min_cosine or (atol is not None and not e["max_abs_diff"] <= atol)]
+    bad = [
+        f"{n}: cosine {e['min_cosine']:.6f}" + (f", max |diff| {e['max_abs_diff']:.3g}" if atol is not None else "")
+        for n, e in per_output.items()
+        if not e["min_cosine"] >= min_cosine or (atol is not None and not e["max_abs_diff"] <= atol)
+    ]
     if bad:
-        raise OnnxExportError(f"the ONNX export does not reproduce the torch model (needs cosine >= {min_cosine}"
-                              + (f", |diff| <= {atol}" if atol is not None else "") + f"): {'; '.join(bad)}")
+        raise OnnxExportError(
+            f"the ONNX export does not reproduce the torch model (needs cosine >= {min_cosine}"
+            + (f", |diff| <= {atol}" if atol is not None else "")
+            + f"): {'; '.join(bad)}"
+        )
     return report
 
 
@@ -321,8 +362,11 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-def weights_identity(folder: str | os.PathLike, previous: Mapping[str, Any] | None = None,
-                     candidates: Sequence[str] = ("model.safetensors", "pytorch_model.bin")) -> dict[str, Any]:
+def weights_identity(
+    folder: str | os.PathLike,
+    previous: Mapping[str, Any] | None = None,
+    candidates: Sequence[str] = ("model.safetensors", "pytorch_model.bin"),
+) -> dict[str, Any]:
     """{file, path, bytes, mtime_ns, sha256} of a model folder's weights file.
 
     The sha256 of a 90 MB file costs ~0.1 s, so it is taken from `previous` (an earlier result) when path,
@@ -392,8 +436,9 @@ class OnnxArtifact:
             return None
         return record if isinstance(record, dict) and record.get("format") == RECORD_FORMAT else None
 
-    def problems(self, identity: Mapping[str, Any], verify_checksums: bool = True,
-                 record: Mapping[str, Any] | None = None) -> list[str]:
+    def problems(
+        self, identity: Mapping[str, Any], verify_checksums: bool = True, record: Mapping[str, Any] | None = None
+    ) -> list[str]:
         """Why the cached export cannot be used for `identity` (empty: it can)."""
         record = record if record is not None else self.read_record()
         if record is None:
@@ -411,9 +456,16 @@ class OnnxArtifact:
             return [f"ONNX file corrupt or edited (sha256 mismatch): {path}"]
         return []
 
-    def ensure(self, identity: Mapping[str, Any], export: Callable[[Path], Mapping[str, Any]], *,
-               verify_checksums: bool = True, what: str = "the model", extra: Mapping[str, Any] | None = None,
-               announce: Callable[[str], None] | None = _announce) -> dict:
+    def ensure(
+        self,
+        identity: Mapping[str, Any],
+        export: Callable[[Path], Mapping[str, Any]],
+        *,
+        verify_checksums: bool = True,
+        what: str = "the model",
+        extra: Mapping[str, Any] | None = None,
+        announce: Callable[[str], None] | None = _announce,
+    ) -> dict:
         """The record of a usable export for `identity`, exporting (under a lock) when needed.
 
         `export(tmp_path)` must write the ONNX file at tmp_path, verify it (raise OnnxExportError on a
@@ -463,8 +515,10 @@ class OnnxArtifact:
             }
             self._write_record(record)
             if announce:
-                announce(f"ONNX export of {what} verified (min cosine {report.get('min_cosine', float('nan')):.6f} "
-                         f"on {report.get('rows', '?')} texts) in {time.perf_counter() - started:.1f} s")
+                announce(
+                    f"ONNX export of {what} verified (min cosine {report.get('min_cosine', float('nan')):.6f} "
+                    f"on {report.get('rows', '?')} texts) in {time.perf_counter() - started:.1f} s"
+                )
             return record
 
     def _write_record(self, record: Mapping[str, Any]) -> None:

@@ -1,4 +1,5 @@
 """Where the source checkout is: the one place the tooling (eval, bench) looks for the repository root."""
+
 from __future__ import annotations
 
 from pathlib import Path

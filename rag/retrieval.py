@@ -1,8 +1,9 @@
 """Passages for a question: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank."""
+
 from __future__ import annotations
 
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -27,8 +28,14 @@ class Retriever:
         self.settings = settings
         self.bm25 = BM25Index([c.embed_text for c in store.chunks])
 
-    def search(self, query: str, query_vector: np.ndarray | None, top_k: int, mode: str | None = None,
-               timings: dict | None = None) -> list[Passage]:
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        top_k: int,
+        mode: str | None = None,
+        timings: dict | None = None,
+    ) -> list[Passage]:
         mode = mode or self.settings.retrieval_mode
         n = len(self.store.chunks)
         if n == 0:
@@ -56,11 +63,21 @@ class Retriever:
         passages = []
         for rank, row in enumerate(best):
             chunk = self.store.chunks[row]
-            passages.append(Passage(
-                chunk.chunk_id, chunk.doc_id, self.documents[chunk.doc_id].title, chunk.start, chunk.end, chunk.text,
-                fused[row], dense[row][1] if row in dense else None, lexical[row][1] if row in lexical else None,
-                rank + 1, chunk.kind,
-            ))
+            passages.append(
+                Passage(
+                    chunk.chunk_id,
+                    chunk.doc_id,
+                    self.documents[chunk.doc_id].title,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    fused[row],
+                    dense[row][1] if row in dense else None,
+                    lexical[row][1] if row in lexical else None,
+                    rank + 1,
+                    chunk.kind,
+                )
+            )
         if timings is not None:
             timings["dense_search"] = (t1 - t0) * 1000
             timings["bm25"] = (t2 - t1) * 1000

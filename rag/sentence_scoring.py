@@ -5,13 +5,14 @@ and whether it holds the kind of phrase the question asks for (a date for "when"
 "where", ...). The answer model re-ranks the best few (rag/composer.py); without it (the baseline,
 `Settings(answer_model=None)`) a hand-fitted logistic model over these signals gives the confidence.
 """
+
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -26,7 +27,8 @@ from .types import Passage
 # A sentence that opens like this leans on the one before it.
 _DEPENDENT_START = re.compile(
     r"^[\"“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|"
-    r"Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In addition|As a result|Then|The two|Both)\b")
+    r"Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In addition|As a result|Then|The two|Both)\b"
+)
 
 OVERLAP_WEIGHT = 0.5
 TYPE_WEIGHT = 0.12
@@ -34,11 +36,17 @@ TYPE_WEIGHT = 0.12
 DOCUMENT_QUESTION = re.compile(
     r"\b(?:article|story|piece|document|report|write|wrote|written|writer|author|reporter|journalist|byline|"
     r"publish\w*|publication|outlet|newspaper|paper|headline|title|link|url|web ?address|section|e-?mail|updated?|"
-    r"posted|source|date[ds]?)\b", re.I)
+    r"posted|source|date[ds]?)\b",
+    re.I,
+)
 TITLE_TERM_FACTOR = 0.3
 # Which metadata field answers a question about the document, by question kind.
-METADATA_FOR_KIND = {"who": ("author", "byline"), "when": ("published", "updated", "date"),
-                     "where": ("publisher", "url", "section"), "what": ("title",)}
+METADATA_FOR_KIND = {
+    "who": ("author", "byline"),
+    "when": ("published", "updated", "date"),
+    "where": ("publisher", "url", "section"),
+    "what": ("title",),
+}
 METADATA_AFFINITY = 0.15
 KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 
@@ -50,7 +58,8 @@ class SentenceTable:
         # Title words name the document, not a sentence in it: they count less when picking sentences.
         self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
         self.terms: dict[tuple[str, int], frozenset[str]] = {
-            key: frozenset(terms(s.embed_text if s.kind == "metadata" else s.text)) for key, s in store.sentences.items()
+            key: frozenset(terms(s.embed_text if s.kind == "metadata" else s.text))
+            for key, s in store.sentences.items()
         }
         df = Counter(t for ts in self.terms.values() for t in ts)
         self.n = max(1, len(self.terms))
@@ -76,8 +85,9 @@ def _coverage(q_terms: list[str], table: SentenceTable, sentence: Sentence) -> f
     if not q_terms:
         return 0.0
     own = table.terms.get((sentence.doc_id, sentence.index), frozenset())
-    near = table.terms.get((sentence.doc_id, sentence.index - 1), frozenset()) | \
-        table.terms.get((sentence.doc_id, sentence.index + 1), frozenset())
+    near = table.terms.get((sentence.doc_id, sentence.index - 1), frozenset()) | table.terms.get(
+        (sentence.doc_id, sentence.index + 1), frozenset()
+    )
     title = table.title_terms.get(sentence.doc_id, frozenset())
     weights = [table.weight(t) * (TITLE_TERM_FACTOR if t in title else 1.0) for t in q_terms]
     total = sum(weights)
@@ -87,16 +97,33 @@ def _coverage(q_terms: list[str], table: SentenceTable, sentence: Sentence) -> f
 
 def _window_terms(table: SentenceTable, s: Sentence) -> frozenset[str]:
     get = table.terms.get
-    return get((s.doc_id, s.index), frozenset()) | get((s.doc_id, s.index - 1), frozenset()) | \
-        get((s.doc_id, s.index + 1), frozenset())
+    return (
+        get((s.doc_id, s.index), frozenset())
+        | get((s.doc_id, s.index - 1), frozenset())
+        | get((s.doc_id, s.index + 1), frozenset())
+    )
 
 
-def answer_signals(question: Question, cands: list[Candidate], table: SentenceTable, missing_rare: float,
-                   settings: Settings, q_terms: list[str]) -> dict[str, float]:
+def answer_signals(
+    question: Question,
+    cands: list[Candidate],
+    table: SentenceTable,
+    missing_rare: float,
+    settings: Settings,
+    q_terms: list[str],
+) -> dict[str, float]:
     """What the confidence model sees: how well the best sentence matches, and what the corpus lacks."""
     if not cands:
-        return {"bias": 1.0, "cosine": 0.0, "coverage": 0.0, "type_match": -1.0, "type_any": -1.0,
-                "missing_rare": missing_rare, "window_missing": 1.0, "document_match": 0.0}
+        return {
+            "bias": 1.0,
+            "cosine": 0.0,
+            "coverage": 0.0,
+            "type_match": -1.0,
+            "type_any": -1.0,
+            "missing_rare": missing_rare,
+            "window_missing": 1.0,
+            "document_match": 0.0,
+        }
     best = cands[0]
     typed = settings.use_answer_type_cues and question.expected_type is not None
     window = _window_terms(table, best.sentence)
@@ -124,8 +151,15 @@ def question_terms(question: Question) -> list[str]:
     return list(dict.fromkeys(terms(question.query)))
 
 
-def score_candidates(question: Question, query_vector: np.ndarray, passages: list[Passage], store: IndexStore,
-                     table: SentenceTable, settings: Settings, q_terms: list[str]) -> tuple[list[Candidate], float]:
+def score_candidates(
+    question: Question,
+    query_vector: np.ndarray,
+    passages: list[Passage],
+    store: IndexStore,
+    table: SentenceTable,
+    settings: Settings,
+    q_terms: list[str],
+) -> tuple[list[Candidate], float]:
     """Candidates best first, and the share of the question's IDF mass absent from the whole corpus."""
     total = sum(table.weight(t) for t in q_terms)
     missing = sum(table.weight(t) for t in q_terms if t not in table.idf)

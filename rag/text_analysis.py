@@ -1,4 +1,5 @@
 """Word-level analysis shared by BM25 and the answer composer: one tokenizer, one stemmer."""
+
 from __future__ import annotations
 
 import re
@@ -7,12 +8,14 @@ from functools import lru_cache
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.U)
 
 # Function words and question words: they say how something is asked, not what about.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an and are as at be but by for if in into is it no not of on or such that the their then there these they this
 to was will with from has have had do does did done can could would should may might must shall been being were
 what which who whom whose when where why how whats it's its s t i me my we our you your he him his she her them
 about than so also any all some very just there's here after before over under again
-""".split())
+""".split()
+)
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
 """cl100k token counting that works offline."""
+
 from __future__ import annotations
 
 from functools import lru_cache

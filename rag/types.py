@@ -1,4 +1,5 @@
 """What the pipeline returns: passages, citations and answers (all JSON-serialisable)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

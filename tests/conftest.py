@@ -1,4 +1,5 @@
 """Shared pytest fixtures."""
+
 from __future__ import annotations
 
 import socket
@@ -46,12 +47,15 @@ def chat_server(corpus_assistant, tmp_path_factory):
     demo = build_app(corpus_assistant, feedback_path)
     try:
         _, url, _ = launch(demo, "127.0.0.1", find_free_port(), prevent_thread_lock=True, quiet=True)
-        yield SimpleNamespace(url=url, demo=demo, assistant=corpus_assistant, feedback_path=feedback_path,
-                              examples=demo.rag_examples)
+        yield SimpleNamespace(
+            url=url, demo=demo, assistant=corpus_assistant, feedback_path=feedback_path, examples=demo.rag_examples
+        )
     finally:
         demo.close()
         if previous_threads:
             limit_torch_threads(previous_threads)
+
+
 # ===== end of web chat (ui/) section =====
 
 
@@ -73,4 +77,29 @@ def fixture_corpus(tmp_path):
     target = tmp_path / "corpus"
     shutil.copytree(FIXTURE_DOCS, target)
     return target
+
+
 # ===== end of engine (rag/) section =====
+
+
+# ===== speed classes: `pytest -m "not slow"` is the few-second loop (no model, server or browser) =====
+SLOW_FIXTURES = {
+    "corpus_assistant",
+    "embedder",
+    "chat_server",
+    "client",
+    "tiny",
+    "dirs",
+    "results",
+    "fixture_report",
+    "tiny_set",
+}
+SLOW_MODULES = {"test_bench", "test_onnx", "test_readme", "test_ui_api", "test_ui_browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        slow_name = item.name.startswith(("test_squad_mode", "test_folder_options"))
+        if module in SLOW_MODULES or slow_name or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

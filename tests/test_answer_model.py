@@ -1,4 +1,5 @@
 """The answer model's pair format and span decoding (no torch), and the shipped weights (real model)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,10 @@ from rag.answer_model import (
 )
 from rag.evaluation import metrics as M
 
-SENTENCE = ("Yoon presided over the fifth export strategy meeting at the Seoul Startup Hub M+ "
-            "at the Magok Industrial Complex in Gangseo District, western Seoul.")
+SENTENCE = (
+    "Yoon presided over the fifth export strategy meeting at the Seoul Startup Hub M+ "
+    "at the Magok Industrial Complex in Gangseo District, western Seoul."
+)
 QUESTION = "Where was the fifth export strategy meeting held?"
 TITLE = "President Yoon calls for faster efforts to build global biotech cluster in Korea"
 
@@ -44,7 +47,7 @@ def test_answer_span_round_trip(answer):
     start_logits[tokens[0]] = end_logits[tokens[1]] = 10.0
     span = best_span(enc, 0, start_logits, end_logits, SENTENCE)
     assert span is not None
-    assert SENTENCE[span[0]:span[1]] == answer
+    assert SENTENCE[span[0] : span[1]] == answer
 
 
 def test_span_never_leaves_the_sentence():
@@ -70,11 +73,14 @@ def test_calibration_is_monotone_in_the_model_score():
     assert cal.probability({"bias": 1, "model_logit": 4, "missing_rare": 1.0}) < high
 
 
-@pytest.mark.parametrize("confidences, outcomes, ece", [
-    ([0.9, 0.9, 0.9, 0.9], [True, True, True, False], 0.15),
-    ([0.15, 0.15], [False, False], 0.15),
-    ([0.55, 0.55], [True, False], 0.05),
-])
+@pytest.mark.parametrize(
+    "confidences, outcomes, ece",
+    [
+        ([0.9, 0.9, 0.9, 0.9], [True, True, True, False], 0.15),
+        ([0.15, 0.15], [False, False], 0.15),
+        ([0.55, 0.55], [True, False], 0.05),
+    ],
+)
 def test_expected_calibration_error(confidences, outcomes, ece):
     assert M.expected_calibration_error(confidences, outcomes) == pytest.approx(ece)
 

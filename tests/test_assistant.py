@@ -1,4 +1,5 @@
 """The Python API end to end on the real model and index: answers, citations, abstention, input errors."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def assert_verifiable(assistant: Assistant, answer) -> None:
     for c in [*answer.citations, *answer.related]:
-        assert assistant.documents[c.doc_id].text[c.start:c.end] == c.quote
+        assert assistant.documents[c.doc_id].text[c.start : c.end] == c.quote
         assert c.location == f"{c.doc_id}#char={c.start},{c.end}"
     for p in answer.passages:
-        assert assistant.documents[p.doc_id].text[p.start:p.end] == p.text
+        assert assistant.documents[p.doc_id].text[p.start : p.end] == p.text
 
 
 def test_where_was_the_meeting_held(corpus_assistant):
@@ -33,11 +34,14 @@ def test_where_was_the_meeting_held(corpus_assistant):
     assert_verifiable(corpus_assistant, answer)
 
 
-@pytest.mark.parametrize("question", [
-    "How much money will Korea invest?",
-    "Who is the health minister?",
-    "What is the capital of France?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much money will Korea invest?",
+        "Who is the health minister?",
+        "What is the capital of France?",
+    ],
+)
 def test_abstains_when_the_source_does_not_say(corpus_assistant, question):
     answer = corpus_assistant.ask(question)
     assert not answer.answered
@@ -46,12 +50,15 @@ def test_abstains_when_the_source_does_not_say(corpus_assistant, question):
     assert_verifiable(corpus_assistant, answer)
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("Who wrote the article?", "sarah kim"),
-    ("who is the author", "sarah kim"),
-    ("When was it published?", "01 jun. 2023, 16:45"),
-    ("Which outlet published this?", "korea joongang daily"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Who wrote the article?", "sarah kim"),
+        ("who is the author", "sarah kim"),
+        ("When was it published?", "01 jun. 2023, 16:45"),
+        ("Which outlet published this?", "korea joongang daily"),
+    ],
+)
 def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expected):
     answer = corpus_assistant.ask(question)
     assert answer.answered
@@ -61,7 +68,9 @@ def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expe
 
 
 def test_follow_up_uses_the_conversation(corpus_assistant):
-    followed = corpus_assistant.ask("Where did he give an address?", history=["What did President Yoon do in the U.S.?"])
+    followed = corpus_assistant.ask(
+        "Where did he give an address?", history=["What did President Yoon do in the U.S.?"]
+    )
     assert followed.answered
     assert any("Harvard University" in c.quote for c in followed.citations)
     vague = corpus_assistant.ask("Which university did he visit?", history=["Tell me about Yoon's trip to the U.S."])
@@ -95,31 +104,48 @@ def test_top_k_controls_passages(corpus_assistant):
     assert len(every) == len(corpus_assistant.store.chunks)  # never more passages than chunks
 
 
-@pytest.mark.parametrize("question, error", [
-    ("", EmptyQuestionError),
-    ("   \n\t ", EmptyQuestionError),
-    ("?!...", EmptyQuestionError),
-    ("🧬🏙️?", EmptyQuestionError),
-    ("x" * 1001, QuestionTooLongError),
-    (None, InvalidQuestionError),
-    (42, InvalidQuestionError),
-    (["Who?"], InvalidQuestionError),
-])
+@pytest.mark.parametrize(
+    "question, error",
+    [
+        ("", EmptyQuestionError),
+        ("   \n\t ", EmptyQuestionError),
+        ("?!...", EmptyQuestionError),
+        ("🧬🏙️?", EmptyQuestionError),
+        ("x" * 1001, QuestionTooLongError),
+        (None, InvalidQuestionError),
+        (42, InvalidQuestionError),
+        (["Who?"], InvalidQuestionError),
+    ],
+)
 def test_bad_questions_raise_specific_value_errors(corpus_assistant, question, error):
     with pytest.raises(error) as info:
         corpus_assistant.ask(question)
     assert isinstance(info.value, ValueError) and str(info.value)
 
 
-@pytest.mark.parametrize("kwargs, name", [({"top_k": 0}, "top_k"), ({"top_k": "3"}, "top_k"),
-                                           ({"history": "Who?"}, "history"), ({"history": [1]}, "history")])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": "3"}, "top_k"),
+        ({"history": "Who?"}, "history"),
+        ({"history": [1]}, "history"),
+    ],
+)
 def test_bad_arguments_name_the_argument(corpus_assistant, kwargs, name):
     with pytest.raises(InvalidQuestionError, match=name):
         corpus_assistant.ask("Who is Yoon?", **kwargs)
 
 
-@pytest.mark.parametrize("question", ["<script>alert(1)</script> who?", "바이오 클러스터는 어디에 있나요?", "🧬 what is the bio alliance? 🏙️",
-                                      "Where\u0000 was the meeting?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "<script>alert(1)</script> who?",
+        "바이오 클러스터는 어디에 있나요?",
+        "🧬 what is the bio alliance? 🏙️",
+        "Where\u0000 was the meeting?",
+    ],
+)
 def test_odd_input_gets_an_answer_object(corpus_assistant, question):
     answer = corpus_assistant.ask(question)
     assert isinstance(answer.text, str)
@@ -151,11 +177,17 @@ def test_add_documents_rejects_bad_files_without_changing_anything(fixture_corpu
 
 
 # ---- the whole article and the answer model ----------------------------------------------------
-@pytest.mark.parametrize("question, expected", [
-    ("Which hospital will work with MIT on medical big data?", "Seoul National University Hospital's medical big data"),
-    ("What new biomedical cluster is opening in Seoul?", "Hongneung biomedical cluster"),
-    ("Where did the meeting take place?", "Seoul Startup Hub M+"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        (
+            "Which hospital will work with MIT on medical big data?",
+            "Seoul National University Hospital's medical big data",
+        ),
+        ("What new biomedical cluster is opening in Seoul?", "Hongneung biomedical cluster"),
+        ("Where did the meeting take place?", "Seoul Startup Hub M+"),
+    ],
+)
 def test_new_paragraphs_and_paraphrases_are_answered(corpus_assistant, question, expected):
     answer = corpus_assistant.ask(question)
     assert answer.answered, answer.signals
@@ -174,16 +206,20 @@ def test_short_answer_lies_inside_the_first_quote(corpus_assistant):
     assert short is not None
     first = answer.citations[0]
     assert short.doc_id == first.doc_id and first.start <= short.start < short.end <= first.end
-    assert corpus_assistant.documents[short.doc_id].text[short.start:short.end] == short.text
+    assert corpus_assistant.documents[short.doc_id].text[short.start : short.end] == short.text
     assert "Seoul Startup Hub" in short.text or "Magok" in short.text or "Gangseo" in short.text
     assert len(answer.citations) == 1  # a "where" question gets one sentence
 
 
 def test_a_self_contained_question_ignores_unrelated_history(corpus_assistant):
     alone = corpus_assistant.ask("Who wrote the article?")
-    after = corpus_assistant.ask("Who wrote the article?",
-                                 history=["Where was the fifth export strategy meeting held?",
-                                          "Which hospital will work with MIT on medical big data?"])
+    after = corpus_assistant.ask(
+        "Who wrote the article?",
+        history=[
+            "Where was the fifth export strategy meeting held?",
+            "Which hospital will work with MIT on medical big data?",
+        ],
+    )
     assert after.text == alone.text and after.answered
 
 
@@ -193,8 +229,9 @@ def test_a_question_in_another_script_says_so(corpus_assistant):
 
 
 def test_baseline_composer_still_available(corpus_assistant, embedder, tmp_path):
-    baseline = Assistant.load(corpus_dir=ROOT / "corpus", index_dir=tmp_path, embedder=embedder,
-                              settings=Settings(answer_model=None))
+    baseline = Assistant.load(
+        corpus_dir=ROOT / "corpus", index_dir=tmp_path, embedder=embedder, settings=Settings(answer_model=None)
+    )
     answer = baseline.ask("Where was the fifth export strategy meeting held?")
     assert answer.answered and "Seoul Startup Hub M+" in answer.citations[0].quote
     assert answer.short_answer is None and "model_logit" not in answer.signals

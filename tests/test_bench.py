@@ -1,4 +1,5 @@
 """The benchmark at tiny sizes, through `rag bench`'s own code path: structure only, no timing assertions."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,25 @@ def results(tmp_path_factory):
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     bench.add_arguments(parser)
-    args = parser.parse_args(["--quick", "--sizes", "200", "--questions", "2", "--passes", "1", "--cold-runs", "0",
-                              "--build-docs", "3", "--queries", "20", "--json", str(out)])
+    args = parser.parse_args(
+        [
+            "--quick",
+            "--sizes",
+            "200",
+            "--questions",
+            "2",
+            "--passes",
+            "1",
+            "--cold-runs",
+            "0",
+            "--build-docs",
+            "3",
+            "--queries",
+            "20",
+            "--json",
+            str(out),
+        ]
+    )
     assert bench.run(args) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     data["_out"] = str(out)
@@ -30,8 +48,20 @@ def results(tmp_path_factory):
 
 
 def test_sections_present(results):
-    for key in ("meta", "settings", "warm", "cold", "serve", "imports", "build", "vector_model", "text", "faiss",
-                "memory", "headline"):
+    for key in (
+        "meta",
+        "settings",
+        "warm",
+        "cold",
+        "serve",
+        "imports",
+        "build",
+        "vector_model",
+        "text",
+        "faiss",
+        "memory",
+        "headline",
+    ):
         assert key in results, key
     assert results["cold"] == {"skipped": True}
     assert results["meta"]["cores"] >= 1
@@ -87,11 +117,13 @@ def test_package_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = ("import sys, pkgutil, importlib, rag, rag.bench; before = set(sys.modules) - set(m for m in sys.modules "
-            "if m.startswith('rag.bench')); "
-            "[importlib.import_module('rag.bench.' + m.name) for m in pkgutil.iter_modules(rag.bench.__path__)]; "
-            "print(','.join(m for m in ('numpy', 'torch', 'matplotlib', 'faiss', 'sentence_transformers', 'psutil') "
-            "if m in sys.modules and m not in before))")
+    code = (
+        "import sys, pkgutil, importlib, rag, rag.bench; before = set(sys.modules) - set(m for m in sys.modules "
+        "if m.startswith('rag.bench')); "
+        "[importlib.import_module('rag.bench.' + m.name) for m in pkgutil.iter_modules(rag.bench.__path__)]; "
+        "print(','.join(m for m in ('numpy', 'torch', 'matplotlib', 'faiss', 'sentence_transformers', 'psutil') "
+        "if m in sys.modules and m not in before))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == ""
 
@@ -101,8 +133,10 @@ def test_rag_cli_does_not_import_the_tooling():
     import subprocess
     import sys
 
-    code = ("import sys, rag.cli; rag.cli.build_parser().parse_args(['ask', 'q']); "
-            "print(','.join(m for m in sys.modules if m.startswith(('rag.bench', 'rag.evaluation'))))")
+    code = (
+        "import sys, rag.cli; rag.cli.build_parser().parse_args(['ask', 'q']); "
+        "print(','.join(m for m in sys.modules if m.startswith(('rag.bench', 'rag.evaluation'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == ""
 

@@ -1,4 +1,5 @@
 """Sentence splitting and chunking: abbreviations, quotes, offsets, token budgets."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,21 +16,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sentences_of(text: str) -> list[str]:
-    return [text[s.start:s.end] for s in split_sentences(text)]
+    return [text[s.start : s.end] for s in split_sentences(text)]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Published: 01 Jun. 2023, 16:45", ["Published: 01 Jun. 2023, 16:45"]),
-    ("He met U.S. President Joe Biden. Then he left.", ["He met U.S. President Joe Biden.", "Then he left."]),
-    ("During his U.S. trip, Yoon spoke. It went well.", ["During his U.S. trip, Yoon spoke.", "It went well."]),
-    ("He visited the Massachusetts Institute of Technology (MIT) and met experts. They talked.",
-     ["He visited the Massachusetts Institute of Technology (MIT) and met experts.", "They talked."]),
-    ('"We will build it," Yoon said. Work starts soon.', ['"We will build it," Yoon said.', "Work starts soon."]),
-    ('"It is ready." "We go now." She left.', ['"It is ready."', '"We go now."', "She left."]),
-    ("Dr. Marsh lives on Harbour St. in town. The tower is 3.5 m tall, e.g. very tall.",
-     ["Dr. Marsh lives on Harbour St. in town.", "The tower is 3.5 m tall, e.g. very tall."]),
-    ("Title line\nFirst sentence. Second one.", ["Title line", "First sentence.", "Second one."]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Published: 01 Jun. 2023, 16:45", ["Published: 01 Jun. 2023, 16:45"]),
+        ("He met U.S. President Joe Biden. Then he left.", ["He met U.S. President Joe Biden.", "Then he left."]),
+        ("During his U.S. trip, Yoon spoke. It went well.", ["During his U.S. trip, Yoon spoke.", "It went well."]),
+        (
+            "He visited the Massachusetts Institute of Technology (MIT) and met experts. They talked.",
+            ["He visited the Massachusetts Institute of Technology (MIT) and met experts.", "They talked."],
+        ),
+        ('"We will build it," Yoon said. Work starts soon.', ['"We will build it," Yoon said.', "Work starts soon."]),
+        ('"It is ready." "We go now." She left.', ['"It is ready."', '"We go now."', "She left."]),
+        (
+            "Dr. Marsh lives on Harbour St. in town. The tower is 3.5 m tall, e.g. very tall.",
+            ["Dr. Marsh lives on Harbour St. in town.", "The tower is 3.5 m tall, e.g. very tall."],
+        ),
+        ("Title line\nFirst sentence. Second one.", ["Title line", "First sentence.", "Second one."]),
+    ],
+)
 def test_sentence_boundaries(text, expected):
     assert sentences_of(text) == expected
 
@@ -39,8 +47,11 @@ def test_article_sentences_are_whole():
     sentences, _ = chunk_document(doc, Settings())
     texts = [s.text for s in sentences]
     assert "Published: 01 Jun. 2023, 16:45" in texts
-    assert any(t.startswith("During his U.S. trip, Yoon visited the Massachusetts Institute of Technology (MIT)")
-               and t.endswith("Harvard University.") for t in texts)
+    assert any(
+        t.startswith("During his U.S. trip, Yoon visited the Massachusetts Institute of Technology (MIT)")
+        and t.endswith("Harvard University.")
+        for t in texts
+    )
     assert any(t.startswith("This meeting discussed") and t.endswith("U.S. President Joe Biden.") for t in texts)
 
 
@@ -52,12 +63,12 @@ def test_offsets_always_slice_back_to_the_text(folder, chunk_tokens, overlap):
         sentences, chunks = chunk_document(doc, settings)
         assert sentences and chunks
         for s in sentences:
-            assert doc.text[s.start:s.end] == s.text
+            assert doc.text[s.start : s.end] == s.text
             assert s.text == s.text.strip() and s.text
         for c in chunks:
-            assert doc.text[c.start:c.end] == c.text
+            assert doc.text[c.start : c.end] == c.text
             assert c.start == sentences[c.first_sentence].start and c.end == sentences[c.last_sentence].end
-            body = [s for s in sentences[c.first_sentence:c.last_sentence + 1]]
+            body = [s for s in sentences[c.first_sentence : c.last_sentence + 1]]
             if c.kind != "metadata" and len(body) > 1:
                 assert sum(count_tokens(s.text) for s in body) <= chunk_tokens
         body_chunks = [c for c in chunks if c.kind != "metadata"]

@@ -1,4 +1,5 @@
 """The `rag` command: answers, JSON, index status, chat, and one-line errors with exit codes."""
+
 from __future__ import annotations
 
 import contextlib
@@ -99,11 +100,14 @@ def test_chat_clear_confirms_and_forgets(dirs, capsys, monkeypatch):
     assert replies[1] != replies[3]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["ask", ""], "question is empty"),
-    (["ask", "x" * 2000], "limit is 1000"),
-    (["--corpus", "/no/such/folder", "ask", "hi there"], "corpus folder not found"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["ask", ""], "question is empty"),
+        (["ask", "x" * 2000], "limit is 1000"),
+        (["--corpus", "/no/such/folder", "ask", "hi there"], "corpus folder not found"),
+    ],
+)
 def test_errors_are_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -112,8 +116,14 @@ def test_errors_are_one_line_and_exit_2(argv, message, capsys):
 
 def test_console_script_end_to_end(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "rag.cli", "--index", str(tmp_path / "i"), "ask", "   "],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "--index", str(tmp_path / "i"), "ask", "   "],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr and "question is empty" in done.stderr
 
 

@@ -1,4 +1,5 @@
 """Loading documents: metadata, normalisation, HTML, boilerplate, and bad files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,8 @@ def test_article_metadata_and_text():
     assert doc.metadata["published"] == "01 Jun. 2023, 16:45"
     assert doc.date == "01 Jun. 2023, 16:45"
     for field in doc.metadata_fields:  # every metadata line is citable by offsets
-        assert doc.text[field.start:field.end] == f"{field.key}: {field.value}"
-    assert doc.text[doc.body_start:].startswith("President Yoon calls for faster efforts")
+        assert doc.text[field.start : field.end] == f"{field.key}: {field.value}"
+    assert doc.text[doc.body_start :].startswith("President Yoon calls for faster efforts")
     assert "To write comments" not in doc.text and "Standards Board Policy" not in doc.text
 
 
@@ -38,7 +39,8 @@ def test_site_boilerplate_is_removed(tmp_path):
     path.write_text(
         "Headline\n\nThe plan was announced on Thursday.\n\n"
         "To write comments, please log in to one of the accounts.\n\nStandards Board Policy (0/250자)\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     doc = load_document(path)
     assert doc.text == "Headline\n\nThe plan was announced on Thursday.\n"
 
@@ -52,7 +54,8 @@ def test_html_visible_text_only():
     text, title = html_to_text(
         "<html><head><title>Council &amp; bikes</title><style>p{color:red}</style></head>"
         "<body><nav>Home | News</nav><script>var x = 'secret';</script>"
-        "<p>The council voted <b>5-2</b>.</p><p>It was late.</p></body></html>")
+        "<p>The council voted <b>5-2</b>.</p><p>It was late.</p></body></html>"
+    )
     assert title == "Council & bikes"
     assert "secret" not in text and "color" not in text
     assert "The council voted 5-2." in text and "It was late." in text

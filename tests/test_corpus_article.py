@@ -1,4 +1,5 @@
 """The corpus copy of the Yoon biotech-cluster article holds the whole article from its seed, and no site chrome."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,10 @@ def _squash(text: str) -> str:
 @pytest.fixture(scope="module")
 def seed_lines() -> list[str]:
     if not SEEDS.is_dir():
-        pytest.skip(f"../shared/seeds not present: {SEEDS} does not exist, so the corpus article cannot be "
-                    "checked against its seed")
+        pytest.skip(
+            f"../shared/seeds not present: {SEEDS} does not exist, so the corpus article cannot be "
+            "checked against its seed"
+        )
     if not SEED.is_file():
         pytest.skip(f"../shared/seeds not present: {SEED.name} is missing from {SEEDS}")
     lines = [_squash(line) for line in SEED.read_text(encoding="utf-8").splitlines()]
@@ -39,8 +42,9 @@ def loaded_text() -> str:
 def _split(seed_lines: list[str]) -> tuple[list[str], list[str]]:
     """(article paragraphs, comment-box lines): the seed's last two lines are the comment box."""
     paragraphs, box = seed_lines[:-2], seed_lines[-2:]
-    assert [any(line.startswith(p) for p in COMMENT_BOX) for line in box] == [True, True], \
+    assert [any(line.startswith(p) for p in COMMENT_BOX) for line in box] == [True, True], (
         f"the seed no longer ends with the comment box: {box!r}"
+    )
     return paragraphs, box
 
 

@@ -1,4 +1,5 @@
 """The evaluation harness: metric functions on hand-made cases, the runner, --check and SQuAD mode."""
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,11 @@ def test_hit_at_k_and_mrr():
 
 def test_abstention_precision_recall():
     s = M.abstention_scores([True, True, False, False, False], [False, True, True, True, False])
-    assert s == {"abstain_precision": pytest.approx(2 / 3), "abstain_recall": pytest.approx(2 / 3),
-                 "wrongly_refused": 0.5}
+    assert s == {
+        "abstain_precision": pytest.approx(2 / 3),
+        "abstain_recall": pytest.approx(2 / 3),
+        "wrongly_refused": 0.5,
+    }
     s = M.abstention_scores([True, False], [False, False])
     assert s["abstain_precision"] is None and s["abstain_recall"] == 0.0 and s["wrongly_refused"] == 0.0
 
@@ -83,8 +87,12 @@ def test_percentile():
 def test_squad_score_rows():
     answerable = [True, True, False, False]
     assert score_row(answerable, [True] * 4, [False] * 4) == {
-        "answerable_accuracy": 0.0, "abstain_precision": 0.5, "abstain_recall": 1.0,
-        "overall_accuracy": 0.5, "wrongly_refused": 1.0}
+        "answerable_accuracy": 0.0,
+        "abstain_precision": 0.5,
+        "abstain_recall": 1.0,
+        "overall_accuracy": 0.5,
+        "wrongly_refused": 1.0,
+    }
     row = score_row(answerable, [False, True, True, False], [True, True, False, False])
     assert row["answerable_accuracy"] == 0.5  # the refused one does not count even if it 'contains'
     assert row["abstain_precision"] == 0.5 and row["abstain_recall"] == 0.5
@@ -146,11 +154,34 @@ def test_report_json_has_every_key(fixture_report):
         assert key in fixture["counts"]
     assert fixture["counts"]["items"] == len(fixture["items"]) >= 20
     item = fixture["items"][0]
-    for key in ("id", "question", "answerable", "answered", "confidence", "answer", "quotes", "rank",
-                "evidence_ok", "contains", "f1", "latency_ms", "problems"):
+    for key in (
+        "id",
+        "question",
+        "answerable",
+        "answered",
+        "confidence",
+        "answer",
+        "quotes",
+        "rank",
+        "evidence_ok",
+        "contains",
+        "f1",
+        "latency_ms",
+        "problems",
+    ):
         assert key in item
-    for key in ("hit_at_1", "hit_at_3", "hit_at_5", "mrr", "evidence_accuracy", "answer_containment",
-                "token_f1", "abstain_precision", "abstain_recall", "wrongly_refused"):
+    for key in (
+        "hit_at_1",
+        "hit_at_3",
+        "hit_at_5",
+        "mrr",
+        "evidence_accuracy",
+        "answer_containment",
+        "token_f1",
+        "abstain_precision",
+        "abstain_recall",
+        "wrongly_refused",
+    ):
         value = fixture["metrics"][key]
         assert value is None or 0.0 <= value <= 1.0, key
     assert fixture["metrics"]["latency_p50_ms"] <= fixture["metrics"]["latency_p95_ms"]
@@ -163,8 +194,11 @@ def tiny_set(tmp_path_factory):
     corpus = tmp / "docs"
     corpus.mkdir()
     shutil.copy(FIXTURE_DOCS / "lighthouse.md", corpus / "lighthouse.md")
-    lines = [line for line in (ROOT / "eval" / "fixture_qa.jsonl").read_text(encoding="utf-8").splitlines()
-             if '"lighthouse.md"' in line][:3]
+    lines = [
+        line
+        for line in (ROOT / "eval" / "fixture_qa.jsonl").read_text(encoding="utf-8").splitlines()
+        if '"lighthouse.md"' in line
+    ][:3]
     assert len(lines) == 3
     (tmp / "tiny.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return tmp
@@ -175,8 +209,16 @@ def test_check_fails_naming_the_metric(tiny_set, capsys):
 
     baseline = tiny_set / "baseline.json"
     baseline.write_text(json.dumps({"sets": {"fixture": {"hit_at_1": 2.0, "exact_quote_rate": 1.0}}}))
-    argv = ["--sets", "fixture", "--fixture-set", str(tiny_set / "tiny.jsonl"),
-            "--fixture-corpus", str(tiny_set / "docs"), "--baseline", str(baseline)]
+    argv = [
+        "--sets",
+        "fixture",
+        "--fixture-set",
+        str(tiny_set / "tiny.jsonl"),
+        "--fixture-corpus",
+        str(tiny_set / "docs"),
+        "--baseline",
+        str(baseline),
+    ]
     assert run(_args(argv + ["--check"])) == 1
     err = capsys.readouterr().err
     assert "fixture.hit_at_1 fell from 2.0000" in err
@@ -197,8 +239,11 @@ def test_readme_blocks_are_replaced_between_markers(fixture_report, tmp_path):
     from rag.evaluation.report import update_readme
 
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- eval:sets -->\nOLD-TEXT\n<!-- /eval:sets -->\n<!-- eval:squad -->\nkeep\n"
-                      "<!-- /eval:squad -->\nend\n", encoding="utf-8")
+    readme.write_text(
+        "intro\n<!-- eval:sets -->\nOLD-TEXT\n<!-- /eval:sets -->\n<!-- eval:squad -->\nkeep\n"
+        "<!-- /eval:squad -->\nend\n",
+        encoding="utf-8",
+    )
     assert update_readme(readme, fixture_report) == ["sets"]
     text = readme.read_text(encoding="utf-8")
     assert "OLD-TEXT" not in text and "| exact-quote rate | 1.000 |" in text
@@ -208,28 +253,54 @@ def test_readme_blocks_are_replaced_between_markers(fixture_report, tmp_path):
 # ---- SQuAD format ---------------------------------------------------------------------------------
 TINY_SQUAD = {
     "version": "v2.0",
-    "data": [{
-        "title": "Zorvian_Canal",
-        "paragraphs": [
-            {"context": "The Zorvian Canal was completed in 1887 by the engineer Ada Whitcombe. It links the "
-                        "port of Talmouth with the inland city of Brenn. The canal is 42 kilometres long.",
-             "qas": [
-                 {"id": "q1", "question": "Which engineer completed the Zorvian Canal?", "is_impossible": False,
-                  "answers": [{"text": "Ada Whitcombe", "answer_start": 56}]},
-                 {"id": "q2", "question": "Who was the first lock keeper of the Zorvian Canal?",
-                  "is_impossible": True, "answers": [],
-                  "plausible_answers": [{"text": "Ada Whitcombe", "answer_start": 56}]},
-             ]},
-            {"context": "Barges on the canal mostly carry coal and timber. In 1923 a flood closed the canal "
-                        "for six months. Tolls were abolished in 1961.",
-             "qas": [
-                 {"id": "q3", "question": "For how long did the 1923 flood close the canal?", "is_impossible": False,
-                  "answers": [{"text": "six months", "answer_start": 83}, {"text": "six months", "answer_start": 83}]},
-                 {"id": "q4", "question": "How many barges use the canal every year?", "is_impossible": True,
-                  "answers": [], "plausible_answers": [{"text": "coal and timber", "answer_start": 33}]},
-             ]},
-        ],
-    }],
+    "data": [
+        {
+            "title": "Zorvian_Canal",
+            "paragraphs": [
+                {
+                    "context": "The Zorvian Canal was completed in 1887 by the engineer Ada Whitcombe. It links the "
+                    "port of Talmouth with the inland city of Brenn. The canal is 42 kilometres long.",
+                    "qas": [
+                        {
+                            "id": "q1",
+                            "question": "Which engineer completed the Zorvian Canal?",
+                            "is_impossible": False,
+                            "answers": [{"text": "Ada Whitcombe", "answer_start": 56}],
+                        },
+                        {
+                            "id": "q2",
+                            "question": "Who was the first lock keeper of the Zorvian Canal?",
+                            "is_impossible": True,
+                            "answers": [],
+                            "plausible_answers": [{"text": "Ada Whitcombe", "answer_start": 56}],
+                        },
+                    ],
+                },
+                {
+                    "context": "Barges on the canal mostly carry coal and timber. In 1923 a flood closed the canal "
+                    "for six months. Tolls were abolished in 1961.",
+                    "qas": [
+                        {
+                            "id": "q3",
+                            "question": "For how long did the 1923 flood close the canal?",
+                            "is_impossible": False,
+                            "answers": [
+                                {"text": "six months", "answer_start": 83},
+                                {"text": "six months", "answer_start": 83},
+                            ],
+                        },
+                        {
+                            "id": "q4",
+                            "question": "How many barges use the canal every year?",
+                            "is_impossible": True,
+                            "answers": [],
+                            "plausible_answers": [{"text": "coal and timber", "answer_start": 33}],
+                        },
+                    ],
+                },
+            ],
+        }
+    ],
 }
 
 
@@ -249,8 +320,13 @@ def test_squad_mode_on_a_tiny_inline_file(tmp_path):
     assert counts.pop("answered") == sum(1 for i in result["items"] if i["answered"])
     assert counts == {"articles": 1, "paragraphs": 2, "questions": 4, "answerable": 2, "unanswerable": 2}
     rows = result["rows"]
-    assert rows["always_abstain"] == {"answerable_accuracy": 0.0, "abstain_precision": 0.5,
-                                      "abstain_recall": 1.0, "overall_accuracy": 0.5, "wrongly_refused": 1.0}
+    assert rows["always_abstain"] == {
+        "answerable_accuracy": 0.0,
+        "abstain_precision": 0.5,
+        "abstain_recall": 1.0,
+        "overall_accuracy": 0.5,
+        "wrongly_refused": 1.0,
+    }
     # the closest sentence by cosine holds both answers; never abstaining gets the unanswerable ones wrong
     assert rows["top1_cosine"]["answerable_accuracy"] == 1.0
     assert rows["top1_cosine"]["abstain_recall"] == 0.0 and rows["top1_cosine"]["abstain_precision"] is None
@@ -258,8 +334,9 @@ def test_squad_mode_on_a_tiny_inline_file(tmp_path):
     engine = rows["engine"]
     assert engine["exact_quote_rate"] == 1.0
     items = result["items"]
-    expected_overall = sum((i["answerable"] and i["correct"]) or (not i["answerable"] and not i["answered"])
-                           for i in items) / 4
+    expected_overall = (
+        sum((i["answerable"] and i["correct"]) or (not i["answerable"] and not i["answered"]) for i in items) / 4
+    )
     assert engine["overall_accuracy"] == expected_overall
     assert engine["answerable_accuracy"] == sum(i["correct"] for i in items if i["answerable"]) / 2
     assert result["metrics"] is engine or result["metrics"] == engine

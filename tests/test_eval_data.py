@@ -1,4 +1,5 @@
 """The eval sets themselves: well-formed, and every gold evidence quote is verbatim in the corpus."""
+
 from __future__ import annotations
 
 import json
@@ -56,7 +57,9 @@ def test_schema_and_unique_ids(path):
             assert len(item["evidence"]) >= 2, f"{item['id']}: two-sentence item with fewer than two evidence sentences"
         if "topic-switch" in item.get("tags", []):
             assert item.get("history"), f"{item['id']}: topic-switch without history"
-        assert item.get("split") in SPLITS, f"{item['id']}: split must be one of {sorted(SPLITS)}, got {item.get('split')!r}"
+        assert item.get("split") in SPLITS, (
+            f"{item['id']}: split must be one of {sorted(SPLITS)}, got {item.get('split')!r}"
+        )
         if any(t.startswith("unanswerable") for t in item.get("tags", [])):
             assert not item["answerable"], f"{item['id']}: tagged unanswerable but answerable"
 
@@ -128,7 +131,7 @@ def test_fixture_evidence_is_verbatim(fixture_items):
 
 def _sentences(path: Path) -> set[str]:
     text = load_document(path).text
-    return {text[s.start:s.end] for s in split_sentences(text)}
+    return {text[s.start : s.end] for s in split_sentences(text)}
 
 
 def test_evidence_is_whole_engine_sentences(article_items, fixture_items):
@@ -150,5 +153,6 @@ def test_a_gold_answer_is_inside_the_evidence(path):
     """An extractive answer can only contain a gold answer that its evidence sentences contain."""
     for item in load_jsonl(path):
         if item.answerable:
-            assert contains_answer(" ".join(item.evidence), item.answers), \
+            assert contains_answer(" ".join(item.evidence), item.answers), (
                 f"{item.id}: no gold answer occurs (SQuAD-normalised) in the evidence"
+            )

@@ -4,6 +4,7 @@ answer without importing torch, and answer exactly as the torch backend does.
 Real model, real onnxruntime. sentence-transformers is loaded once for the module and handed to every
 Embedder that has to export, so each export costs ~2 s rather than a model load.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,16 +19,34 @@ import numpy as np
 import pytest
 
 from rag import Assistant, Settings
-from rag.embedding import (ONNX_NAME, VERIFY_TEXTS, Embedder, OnnxSentenceEncoder, QueryEncoder, embedder_identity,
-                           resolve_model_path)
-from rag.onnx_runtime import (ONNX_DIR_NAME, OnnxArtifact, OnnxEncoder, OnnxExportError, export_bert_to_onnx,
-                              verify_onnx, weights_identity)
+from rag.embedding import (
+    ONNX_NAME,
+    VERIFY_TEXTS,
+    Embedder,
+    OnnxSentenceEncoder,
+    QueryEncoder,
+    embedder_identity,
+    resolve_model_path,
+)
+from rag.onnx_runtime import (
+    ONNX_DIR_NAME,
+    OnnxArtifact,
+    OnnxEncoder,
+    OnnxExportError,
+    export_bert_to_onnx,
+    verify_onnx,
+    weights_identity,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_DOCS = ROOT / "tests" / "fixtures" / "docs"
 HEAVY = ("torch", "transformers", "sentence_transformers")
-OTHER_TEXTS = ["Who was the first keeper of the Grey Heron Point Light?", "how much did it cost to fix up the old tower?",
-               "The council voted 7-2 to approve the budget on Tuesday night.", "¿Dónde está la biblioteca?"]
+OTHER_TEXTS = [
+    "Who was the first keeper of the Grey Heron Point Light?",
+    "how much did it cost to fix up the old tower?",
+    "The council voted 7-2 to approve the budget on Tuesday night.",
+    "¿Dónde está la biblioteca?",
+]
 
 
 def engine_settings(**changes) -> Settings:
@@ -163,9 +182,14 @@ def test_an_export_that_does_not_match_torch_is_refused(st_model, tmp_path, monk
     import rag.embedding as embedding
 
     original = embedding.export_embedder
-    monkeypatch.setattr(embedding, "export_embedder",  # the real export and check, with a bar no export can reach
-                        lambda model, path, tmp: original(model, path, tmp, min_cosine=1.5))
-    with pytest.raises(OnnxExportError, match="does not reproduce the torch model|does not reproduce sentence-transformers"):
+    monkeypatch.setattr(
+        embedding,
+        "export_embedder",  # the real export and check, with a bar no export can reach
+        lambda model, path, tmp: original(model, path, tmp, min_cosine=1.5),
+    )
+    with pytest.raises(
+        OnnxExportError, match="does not reproduce the torch model|does not reproduce sentence-transformers"
+    ):
         onnx_embedder(st_model, tmp_path / "strict")
     assert not (tmp_path / "strict" / f"{ONNX_NAME}.json").exists()  # nothing recorded, nothing used
     assert not (tmp_path / "strict" / f"{ONNX_NAME}.onnx").exists()
@@ -213,21 +237,31 @@ def test_export_bert_to_onnx_handles_tuple_outputs(st_model, tmp_path):
             self.span = torch.nn.Linear(384, 2)
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            h = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            h = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             start, end = self.span(h).unbind(-1)
             masked = torch.finfo(start.dtype).min / 2
             keep = attention_mask.bool()
             return self.cls(h[:, 0]), start.masked_fill(~keep, masked), end.masked_fill(~keep, masked)
 
     head = PairHead().eval()
-    ids = np.array([[101, 2073, 2001, 102, 1996, 3587, 2001, 102], [101, 2040, 102, 3587, 102, 0, 0, 0]], dtype=np.int64)
+    ids = np.array(
+        [[101, 2073, 2001, 102, 1996, 3587, 2001, 102], [101, 2040, 102, 3587, 102, 0, 0, 0]], dtype=np.int64
+    )
     types = np.array([[0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0, 0]], dtype=np.int64)
     sample = {"input_ids": ids, "attention_mask": (ids > 0).astype(np.int64), "token_type_ids": types}
     names = ["answer_logit", "start_logits", "end_logits"]
     path = export_bert_to_onnx(head, sample, names, tmp_path / "pair.onnx")
     longer = np.array([[101] + [2073] * 12 + [102] + [3587] * 5 + [102]] * 3, dtype=np.int64)
-    feeds = [sample, {"input_ids": longer, "attention_mask": np.ones_like(longer),
-                      "token_type_ids": (np.arange(longer.shape[1]) > 13).astype(np.int64)[None].repeat(3, 0)}]
+    feeds = [
+        sample,
+        {
+            "input_ids": longer,
+            "attention_mask": np.ones_like(longer),
+            "token_type_ids": (np.arange(longer.shape[1]) > 13).astype(np.int64)[None].repeat(3, 0),
+        },
+    ]
     report = verify_onnx(path, head, feeds, names, atol=1e-3)
     assert report["min_cosine"] >= 0.9999 and report["rows"] == 5
     out = OnnxEncoder(path).run(longer, np.ones_like(longer), feeds[1]["token_type_ids"])
@@ -251,9 +285,10 @@ if len(sys.argv) > 6:  # what `rag serve` does before it launches the web server
     from ui.app import build_app, limit_torch_threads
     limit_torch_threads()
     build_app(Assistant.load(corpus_dir=sys.argv[1], index_dir=sys.argv[2], settings=settings), sys.argv[6])
-print("\nRESULT", json.dumps({"text": answer.text, "backend": assistant.embedder.backend, "action": assistant.build_info.get("action"),
-                  "heavy": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+result = {"text": answer.text, "backend": assistant.embedder.backend, "action": assistant.build_info.get("action"),
+          "heavy": sorted(m for m in HEAVY_MODULES if m in sys.modules)}
+print("\nRESULT", json.dumps(result))
+""".replace("HEAVY_MODULES", repr(HEAVY))
 
 
 def run_child(corpus: Path, index: Path, settings: dict, tmp_path: Path, serve: bool = False) -> tuple[dict, str]:
@@ -263,11 +298,12 @@ def run_child(corpus: Path, index: Path, settings: dict, tmp_path: Path, serve: 
     argv = [sys.executable, "-c", CHILD, str(corpus), str(index), json.dumps(settings), QUESTION, str(settings_file)]
     if serve:
         argv.append(str(tmp_path / "feedback.jsonl"))
-    proc = subprocess.run(argv, input=f"{QUESTION}\n/clear\n\n", capture_output=True, text=True, env=env,
-                          timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        argv, input=f"{QUESTION}\n/clear\n\n", capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")][-1]
-    return json.loads(result[len("RESULT "):]), proc.stdout
+    return json.loads(result[len("RESULT ") :]), proc.stdout
 
 
 def no_answer_model() -> dict:
@@ -275,7 +311,7 @@ def no_answer_model() -> dict:
 
 
 def test_load_ask_and_chat_import_no_torch(fixture_index, tmp_path):
-    """Assistant.load + ask, `rag ask` and `rag chat` in one process: no torch, transformers or sentence-transformers."""
+    """Assistant.load + ask, `rag ask` and `rag chat` in one process: no torch, transformers, sentence-transformers."""
     corpus, index = fixture_index
     result, stdout = run_child(corpus, index, no_answer_model(), tmp_path)
     assert result["backend"] == "onnx" and result["action"] == "loaded"
@@ -306,19 +342,23 @@ def test_default_settings_import_no_torch(fixture_index, tmp_path):
         if scorer is not None and getattr(scorer, "requested_backend", "torch") == "torch":
             pytest.skip("the answer model still runs on torch")
     corpus, index = fixture_index
-    result, _ = run_child(corpus, index, {}, tmp_path)
+    run_child(corpus, index, {}, tmp_path)  # the first load exports what is missing (the answer model): torch
+    result, _ = run_child(corpus, index, {}, tmp_path)  # from then on the ONNX files are present
     assert result["heavy"] == [], f"the query path imported {result['heavy']}"
 
 
 def test_answers_are_identical_for_both_backends(fixture_index, st_model):
     corpus, index = fixture_index
-    questions = [json.loads(line) for line in (ROOT / "eval" / "fixture_qa.jsonl").read_text().splitlines() if line.strip()]
+    questions = [
+        json.loads(line) for line in (ROOT / "eval" / "fixture_qa.jsonl").read_text().splitlines() if line.strip()
+    ]
     torch_embedder = Embedder(backend="torch")
     torch_embedder._model = st_model
     answers = {}
     for backend, embedder in (("torch", torch_embedder), ("onnx", None)):
-        assistant = Assistant.load(corpus_dir=corpus, index_dir=index, embedder=embedder,
-                                   settings=engine_settings(query_backend=backend))
+        assistant = Assistant.load(
+            corpus_dir=corpus, index_dir=index, embedder=embedder, settings=engine_settings(query_backend=backend)
+        )
         assert assistant.embedder.backend == backend and assistant.build_info["action"] == "loaded"
         answers[backend] = []
         for q in questions:

@@ -23,6 +23,7 @@ Skip rules (a skipped command is listed in the test's output, never silently ign
   `bash scripts/test.sh` (which installs, then runs the whole suite);
 - commands that run the test suite: `pytest`, `python -m pytest`.
 """
+
 from __future__ import annotations
 
 import os
@@ -165,11 +166,22 @@ def repo_copy(tmp_path_factory):
         else:
             shutil.copy2(source, root / name)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAG_SETTINGS")}
-    env.update(HF_HUB_OFFLINE="1", RAG_CORPUS_DIR=str(root / "corpus"), RAG_INDEX_DIR=str(root / "index"),
-               RAG_FEEDBACK_PATH=str(root / "feedback.jsonl"), GRADIO_ANALYTICS_ENABLED="False")
+    env.update(
+        HF_HUB_OFFLINE="1",
+        RAG_CORPUS_DIR=str(root / "corpus"),
+        RAG_INDEX_DIR=str(root / "index"),
+        RAG_FEEDBACK_PATH=str(root / "feedback.jsonl"),
+        GRADIO_ANALYTICS_ENABLED="False",
+    )
     # The commands must import the copy, not the checkout (cwd comes first on sys.path).
-    where = subprocess.run([sys.executable, "-c", "import rag; print(rag.__file__)"], cwd=root, env=env,
-                           capture_output=True, text=True, timeout=TIMEOUT)
+    where = subprocess.run(
+        [sys.executable, "-c", "import rag; print(rag.__file__)"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).resolve().is_relative_to(root.resolve()), where.stdout
     return root, env
@@ -183,8 +195,13 @@ def readme_server(repo_copy):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = open(root / "serve.log", "w", encoding="utf-8")
-    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], cwd=root, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -216,8 +233,14 @@ def run_commands(commands: list[Command], root: Path, env: dict) -> None:
         if reason:
             skipped.append(f"README line {c.line}: `{c.text}` ({reason})")
             continue
-        done = subprocess.run(argv_for(c.text), cwd=root, env={**env, **split_assignments(c.text)[0]},
-                              capture_output=True, text=True, timeout=TIMEOUT)
+        done = subprocess.run(
+            argv_for(c.text),
+            cwd=root,
+            env={**env, **split_assignments(c.text)[0]},
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         output = done.stdout + done.stderr
         expected_code = 0
         if c.shown:
@@ -227,11 +250,14 @@ def run_commands(commands: list[Command], root: Path, env: dict) -> None:
                 expected_code = int(code.group(1))
             first = normalise(EXIT_CODE.sub("", first))
             if first and first not in normalise(output):
-                failures.append(f"README line {c.line}: `{c.text}` does not print the line the README shows\n"
-                                f"  shown: {first}\n  real output:\n{output}")
+                failures.append(
+                    f"README line {c.line}: `{c.text}` does not print the line the README shows\n"
+                    f"  shown: {first}\n  real output:\n{output}"
+                )
         if done.returncode != expected_code:
-            failures.append(f"README line {c.line}: `{c.text}` exited {done.returncode}, README implies "
-                            f"{expected_code}\n{output}")
+            failures.append(
+                f"README line {c.line}: `{c.text}` exited {done.returncode}, README implies {expected_code}\n{output}"
+            )
     for s in skipped:
         print("skipped", s)
     assert not failures, "\n\n".join(failures)
@@ -254,10 +280,10 @@ def test_readme_block_runs_as_written(block, repo_copy, request):
             source = re.sub(r"(127\.0\.0\.1|localhost):7860\b", f"127.0.0.1:{port}", source)
         script = root / f"readme_{block.id}.py"
         script.write_text(source, encoding="utf-8")
-        done = subprocess.run([sys.executable, script.name], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=TIMEOUT)
-        assert done.returncode == 0, (f"python block at README line {block.line} failed:\n"
-                                      f"{done.stdout}\n{done.stderr}")
+        done = subprocess.run(
+            [sys.executable, script.name], cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert done.returncode == 0, f"python block at README line {block.line} failed:\n{done.stdout}\n{done.stderr}"
 
 
 def test_readme_parsing_finds_the_examples():
@@ -272,4 +298,7 @@ def test_readme_parsing_finds_the_examples():
     assert not skip_reason("rag ask x") and not skip_reason("rag --index i index")
     assert argv_for("RAG_X=1 rag ask 'a b'") == [sys.executable, "-m", "rag.cli", "ask", "a b"]
     session = console_commands(Block("console", 1, '$ rag ask ""\nrag: error: empty     (exit code 2)\n\n$ rag x\n'))
-    assert [(c.text, c.shown) for c in session] == [('rag ask ""', ["rag: error: empty     (exit code 2)"]), ("rag x", [])]
+    assert [(c.text, c.shown) for c in session] == [
+        ('rag ask ""', ["rag: error: empty     (exit code 2)"]),
+        ("rag x", []),
+    ]

@@ -1,4 +1,5 @@
 """Retrieval on a four-sentence corpus with exact expected rankings, per mode."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,9 @@ def tiny(tmp_path_factory, embedder):
     for name, text in texts.items():
         (corpus / name).write_text(text + "\n")
     settings = Settings(abstain_threshold=0.0)
-    return Assistant.load(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("tiny_index"), settings=settings,
-                          embedder=embedder)
+    return Assistant.load(
+        corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("tiny_index"), settings=settings, embedder=embedder
+    )
 
 
 def ranking(answer):

@@ -1,4 +1,5 @@
 """The on-disk index: reuse, staleness, incremental updates, corruption and atomic writes."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 from rag import Assistant, Settings
-from rag.store import current_build, load_store, save_store
 from rag.corpus import load_corpus
+from rag.store import current_build, load_store
 
 
 def load(corpus, index, embedder, **settings):

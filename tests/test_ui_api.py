@@ -1,4 +1,5 @@
 """The web chat's API, through a real server and a real client (gradio_client); no mocks."""
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,9 @@ def _essence(answer: dict) -> dict:
 
 def _check_offsets(answer: dict, documents) -> None:
     for c in answer["citations"] + answer["related"]:
-        assert documents[c["doc_id"]].text[c["start"]:c["end"]] == c["quote"]
+        assert documents[c["doc_id"]].text[c["start"] : c["end"]] == c["quote"]
     for p in answer["passages"]:
-        assert documents[p["doc_id"]].text[p["start"]:p["end"]] == p["text"]
+        assert documents[p["doc_id"]].text[p["start"] : p["end"]] == p["text"]
     _check_short_answer(answer, documents)
 
 
@@ -64,10 +65,12 @@ def _check_short_answer(answer: dict, documents) -> None:
         return
     assert answer["answered"], answer
     assert set(short) >= {"doc_id", "start", "end", "text"}
-    assert documents[short["doc_id"]].text[short["start"]:short["end"]] == short["text"]
+    assert documents[short["doc_id"]].text[short["start"] : short["end"]] == short["text"]
     assert short["text"].strip()
-    assert any(c["doc_id"] == short["doc_id"] and c["start"] <= short["start"] and short["end"] <= c["end"]
-               for c in answer["citations"]), (short, answer["citations"])
+    assert any(
+        c["doc_id"] == short["doc_id"] and c["start"] <= short["start"] and short["end"] <= c["end"]
+        for c in answer["citations"]
+    ), (short, answer["citations"])
 
 
 def test_ask_returns_a_cited_answer_as_json(client, chat_server):
@@ -104,11 +107,14 @@ def test_a_question_in_another_language_says_why_it_is_not_answered(client, chat
 
 
 def test_ask_takes_history_and_top_k(client, chat_server):
-    answer = client.predict(question="Where was it held?", history=["Who led the export strategy meeting?"], top_k=2,
-                            api_name="/ask")
+    answer = client.predict(
+        question="Where was it held?", history=["Who led the export strategy meeting?"], top_k=2, api_name="/ask"
+    )
     assert answer["question"] == "Where was it held?"
     assert len(answer["passages"]) == 2
-    expected = chat_server.assistant.ask("Where was it held?", history=["Who led the export strategy meeting?"], top_k=2)
+    expected = chat_server.assistant.ask(
+        "Where was it held?", history=["Who led the export strategy meeting?"], top_k=2
+    )
     assert _essence(answer) == _essence(expected.to_dict())
     _check_offsets(answer, chat_server.assistant.documents)
 
@@ -122,8 +128,15 @@ def test_bad_questions_get_a_readable_error(client, question, words):
     assert "Traceback" not in message
 
 
-@pytest.mark.parametrize("question", ["<script>alert('x')</script> Where was the meeting?", "🤔🚀 biotech?",
-                                      "바이오 클러스터는 어디에 만들어지나요?", "Boston\u200b hub\t\n?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "<script>alert('x')</script> Where was the meeting?",
+        "🤔🚀 biotech?",
+        "바이오 클러스터는 어디에 만들어지나요?",
+        "Boston\u200b hub\t\n?",
+    ],
+)
 def test_odd_questions_still_get_an_answer_object(client, chat_server, question):
     answer = client.predict(question, api_name="/ask")
     assert isinstance(answer["answered"], bool)
@@ -150,8 +163,11 @@ def test_twenty_concurrent_questions_each_get_their_own_answer(client, chat_serv
 
 def test_median_warm_round_trip(client):
     """50 different questions (so the engine really encodes each one) after the server is warm."""
-    items = [json.loads(line) for line in (ROOT / "eval" / "article_qa.jsonl").read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    items = [
+        json.loads(line)
+        for line in (ROOT / "eval" / "article_qa.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     items = (items[20:] + items[:20])[:50]
     assert len(items) == 50
     for q in ("warm-up question one", "warm-up question two"):  # model loaded, connection open
@@ -164,9 +180,11 @@ def test_median_warm_round_trip(client):
         engine.append(answer["timings_ms"]["total"])
         assert answer["question"] == item["question"]
     median = statistics.median(timings)
-    print(f"\n/ask round trip through gradio_client, 50 warm calls: median {median:.1f} ms "
-          f"(p90 {sorted(timings)[44]:.1f} ms, min {min(timings):.1f} ms); "
-          f"engine time inside: median {statistics.median(engine):.1f} ms")
+    print(
+        f"\n/ask round trip through gradio_client, 50 warm calls: median {median:.1f} ms "
+        f"(p90 {sorted(timings)[44]:.1f} ms, min {min(timings):.1f} ms); "
+        f"engine time inside: median {statistics.median(engine):.1f} ms"
+    )
     # Generous bounds (a shared 2-core CI machine): they catch a model reloaded per request or a
     # request stuck behind the queue, not small regressions (the eval gate watches those).
     assert statistics.median(engine) < 250, f"engine median {statistics.median(engine):.0f} ms"
@@ -181,7 +199,7 @@ def test_two_concurrent_votes_append_two_valid_lines(client, chat_server):
         results = list(pool.map(lambda v: client.predict(v[0], v[1], api_name="/feedback"), votes))
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(before) + 2
-    records = [json.loads(line) for line in lines[len(before):]]
+    records = [json.loads(line) for line in lines[len(before) :]]
     assert sorted((r["question"], r["vote"]) for r in records) == sorted(votes)
     for record in records:
         assert set(record) >= {"timestamp", "vote", "question", "history", "answer", "citations", "answered"}
@@ -214,7 +232,7 @@ def test_document_html_is_escaped_and_quotes_are_highlighted_by_offset():
     from rag import Answer, Citation, Passage
     from ui.render import render_answer
 
-    text = 'Intro <b>bold</b> & <script>alert(1)</script>.\n\nThe quote <is> here. Tail $x$ end.'
+    text = "Intro <b>bold</b> & <script>alert(1)</script>.\n\nThe quote <is> here. Tail $x$ end."
     start = text.index("The quote")
     end = text.index("here.") + 5
     doc = SimpleNamespace(text=text, title="<i>Title</i>", date="2023-06-01")

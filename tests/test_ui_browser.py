@@ -2,6 +2,7 @@
 
 Skips when Chromium or playwright is missing, except under CI (env CI=true), where that is a failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests write their screenshot to a temp folder; RAG_UPDATE_SCREENSHOT=1 refreshes the README's docs/screenshot.png.
 README_SCREENSHOT = ROOT / "docs" / "screenshot.png"
 CHROMIUM = os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
-INSTALL_HINT = ("sudo apt-get install -y chromium   (Debian/Ubuntu; plus `pip install playwright` — "
-                "no `playwright install` needed, the test uses /usr/bin/chromium or $RAG_CHROMIUM)")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+INSTALL_HINT = (
+    "sudo apt-get install -y chromium   (Debian/Ubuntu; plus `pip install playwright` — "
+    "no `playwright install` needed, the test uses /usr/bin/chromium or $RAG_CHROMIUM)"
+)
 MEETING = "Where was the fifth export strategy meeting held?"
 BOT = "#rag-chat [data-testid=bot]"
 USER = "#rag-chat [data-testid=user]"
@@ -112,11 +120,14 @@ def test_answer_shows_citation_marker_and_highlighted_source(page, chat_server):
     expect(source.locator(".rag-title")).to_have_text(expected.citations[0].title)
     expect(source.locator(".rag-num")).to_have_text("1")
     expect(page.locator(USER).last).to_have_text(MEETING)
-    shown = reply.locator(".rag-confidence").inner_text().split()  # "confidence 0.87" (scores may differ in the last bits)
+    shown = (
+        reply.locator(".rag-confidence").inner_text().split()
+    )  # "confidence 0.87" (scores may differ in the last bits)
     assert shown[0] == "confidence" and abs(float(shown[1]) - expected.confidence) <= 0.006, shown
     # the answer text is the quoted sentences; a short answer is bold inside the first one (placed by offsets)
     assert _squash(reply.locator(".rag-text").inner_text()) == _squash(
-        " ".join(f"{c.quote}[{c.number}]" for c in expected.citations))
+        " ".join(f"{c.quote}[{c.number}]" for c in expected.citations)
+    )
     bold = reply.locator(".rag-text strong.rag-short")
     if expected.short_answer is None:
         expect(bold).to_have_count(0)
@@ -327,8 +338,12 @@ CHAT_VIEW_JS = """() => {
 
 
 def _inside(rect: dict, area: dict, slack: float = 1.0) -> bool:
-    return (rect["top"] >= area["top"] - slack and rect["bottom"] <= area["bottom"] + slack
-            and rect["left"] >= area["left"] - slack and rect["right"] <= area["right"] + slack)
+    return (
+        rect["top"] >= area["top"] - slack
+        and rect["bottom"] <= area["bottom"] + slack
+        and rect["left"] >= area["left"] - slack
+        and rect["right"] <= area["right"] + slack
+    )
 
 
 def _overlaps(a: dict, b: dict) -> bool:
@@ -373,7 +388,7 @@ def test_works_at_phone_width(browser, chat_server, tmp_path):
         # a long answer: taller than the chat, so showing its end would hide the question
         assert view["reply"]["height"] > view["box"]["height"], view
         deadline = time.monotonic() + 5  # the chat scrolls the question up just after the reply is drawn
-        while (problems := _question_and_answer_start_in_view(view)) and time.monotonic() < deadline:
+        while _question_and_answer_start_in_view(view) and time.monotonic() < deadline:
             page.wait_for_timeout(100)
             view = page.evaluate(CHAT_VIEW_JS)
         page.wait_for_timeout(500)  # ... and it stays there
@@ -384,8 +399,12 @@ def test_works_at_phone_width(browser, chat_server, tmp_path):
         # the question is at the top of the chat, the answer right below it
         assert view["user"]["top"] - view["box"]["top"] < 80, view
         # the chat is not at its bottom now, which is when Gradio floats its scroll-down arrow over the text
-        assert page.locator("#rag-chat .scroll-down-button-container button").evaluate_all(
-            "els => els.filter(e => e.getBoundingClientRect().width > 0).length") == 0
+        assert (
+            page.locator("#rag-chat .scroll-down-button-container button").evaluate_all(
+                "els => els.filter(e => e.getBoundingClientRect().width > 0).length"
+            )
+            == 0
+        )
         assert page.js_errors == []
     finally:
         context.close()
@@ -402,10 +421,10 @@ def test_a_clicked_example_at_phone_width_is_scrolled_into_view(browser, chat_se
         _wait_for_reply(page, before)
         deadline = time.monotonic() + 5
         view = page.evaluate(CHAT_VIEW_JS)
-        while (problems := _question_and_answer_start_in_view(view)) and time.monotonic() < deadline:
+        while _question_and_answer_start_in_view(view) and time.monotonic() < deadline:
             page.wait_for_timeout(100)
             view = page.evaluate(CHAT_VIEW_JS)
-        assert problems == [], view
+        assert _question_and_answer_start_in_view(view) == [], view
         assert page.js_errors == []
     finally:
         context.close()

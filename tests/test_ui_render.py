@@ -1,4 +1,5 @@
 """The chat's HTML (ui/render.py) for hand-made answers: no model, no server, no browser."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,10 @@ from rag.types import NOT_ANSWERED, ShortAnswer
 from ui.render import GENERIC_ABSTAIN, render_answer
 
 # "Seoul" occurs twice in the quote: the bold must follow the offsets, not the first match.
-TEXT = ("Intro line.\n\nThe meeting moved from Seoul to <Seoul> & back, said Kim. Tail sentence here.\n\n"
-        "Another <b>related</b> sentence about Boston.")
+TEXT = (
+    "Intro line.\n\nThe meeting moved from Seoul to <Seoul> & back, said Kim. Tail sentence here.\n\n"
+    "Another <b>related</b> sentence about Boston."
+)
 DOC = SimpleNamespace(text=TEXT, title="A <i>title</i>", date="2023-06-01")
 DOCS = {"d": DOC}
 
@@ -44,8 +47,10 @@ def _answer_text(html: str) -> str:
 def test_an_answer_is_its_quotes_with_markers_and_shows_confidence():
     html = render_answer(_answered(None), DOCS)
     text = _answer_text(html)
-    assert text == ('The meeting moved from Seoul to &lt;Seoul&gt; &amp; back, said Kim.'
-                    '<sup class="rag-cite" title="source 1">[1]</sup>')
+    assert text == (
+        "The meeting moved from Seoul to &lt;Seoul&gt; &amp; back, said Kim."
+        '<sup class="rag-cite" title="source 1">[1]</sup>'
+    )
     assert "confidence 0.87" in html
     assert "<strong" not in html
 
@@ -53,21 +58,29 @@ def test_an_answer_is_its_quotes_with_markers_and_shows_confidence():
 def test_the_short_answer_is_bold_at_its_offsets_not_at_the_first_match():
     html = render_answer(_answered(_short("<Seoul>")), DOCS)
     text = _answer_text(html)
-    assert text.startswith('The meeting moved from Seoul to <strong class="rag-short">&lt;Seoul&gt;</strong> &amp; back')
+    assert text.startswith(
+        'The meeting moved from Seoul to <strong class="rag-short">&lt;Seoul&gt;</strong> &amp; back'
+    )
     # in the highlighted source too, inside the quote's <mark>
-    assert ('<mark class="rag-quote" data-cite="1">The meeting moved from Seoul to '
-            '<strong class="rag-short">&lt;Seoul&gt;</strong> &amp; back, said Kim.</mark>') in html
+    assert (
+        '<mark class="rag-quote" data-cite="1">The meeting moved from Seoul to '
+        '<strong class="rag-short">&lt;Seoul&gt;</strong> &amp; back, said Kim.</mark>'
+    ) in html
 
     html = render_answer(_answered(_short("Seoul", nth=0)), DOCS)
-    assert _answer_text(html).startswith('The meeting moved from <strong class="rag-short">Seoul</strong> to &lt;Seoul&gt;')
+    assert _answer_text(html).startswith(
+        'The meeting moved from <strong class="rag-short">Seoul</strong> to &lt;Seoul&gt;'
+    )
     assert html.count("<strong") == 2  # answer text and source, nothing else
 
 
 def test_a_short_answer_whose_offsets_disagree_is_not_bolded():
     good = _short("Kim")
-    for bad in (ShortAnswer("d", good.start, good.end, "Lee"),            # text differs from the offsets
-                ShortAnswer("other", good.start, good.end, "Kim"),         # another document
-                ShortAnswer("d", TEXT.index("Tail"), TEXT.index("Tail") + 4, "Tail")):  # outside the quote
+    for bad in (
+        ShortAnswer("d", good.start, good.end, "Lee"),  # text differs from the offsets
+        ShortAnswer("other", good.start, good.end, "Kim"),  # another document
+        ShortAnswer("d", TEXT.index("Tail"), TEXT.index("Tail") + 4, "Tail"),
+    ):  # outside the quote
         html = render_answer(_answered(bad), DOCS)
         assert "<strong" not in html, bad
 
@@ -85,10 +98,12 @@ def test_an_abstention_has_no_confidence_and_related_passages_are_not_quotes():
 
 
 def test_an_abstention_with_a_reason_shows_the_reason():
-    reason = ("The question is in Korean text, but the documents are in Latin-script text; "
-              "ask in the documents' language.")
-    answer = Answer("바이오 클러스터는 어디에 만들어지나요?", NOT_ANSWERED, False, 0.0, [], [PASSAGE],
-                    abstain_reason=reason)
+    reason = (
+        "The question is in Korean text, but the documents are in Latin-script text; ask in the documents' language."
+    )
+    answer = Answer(
+        "바이오 클러스터는 어디에 만들어지나요?", NOT_ANSWERED, False, 0.0, [], [PASSAGE], abstain_reason=reason
+    )
     html = render_answer(answer, DOCS)
     assert _answer_text(html) == reason.replace("'", "&#x27;")
     assert GENERIC_ABSTAIN not in html and "confidence" not in html

@@ -9,14 +9,16 @@ Named API endpoints (callable with gradio_client):
     /ask       (question, history=None, top_k=None) -> Answer.to_dict()
     /feedback  (question, vote, history=None, top_k=None) -> the JSON line written
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import gradio as gr
 
@@ -28,8 +30,8 @@ from .render import esc, render_answer, render_notice, render_user
 
 log = logging.getLogger("rag.ui")
 
-QUEUE_CONCURRENCY = 8     # questions answered in parallel; the rest wait in the queue
-QUEUE_MAX_SIZE = 512      # a burst larger than this is refused with "queue full"
+QUEUE_CONCURRENCY = 8  # questions answered in parallel; the rest wait in the queue
+QUEUE_MAX_SIZE = 512  # a burst larger than this is refused with "queue full"
 EXAMPLE_COUNT = 4
 PREFERRED_EXAMPLES = (
     "Where was the fifth export strategy meeting held?",
@@ -157,9 +159,11 @@ def describe_corpus(assistant: Assistant) -> tuple[str, str]:
         about = f'About: <span class="rag-about">{esc(subject)}</span>' + (f" ({esc(source)})" if source else "")
     else:
         about = f'About: <span class="rag-about">{esc(subject)}</span>'
-    header = (f'<div id="rag-header"><h1>Ask the documents</h1><p>{about}</p>'
-              '<p class="rag-how">Answers are verbatim quotes with their sources; when the documents don\'t say, '
-              "it says so.</p></div>")
+    header = (
+        f'<div id="rag-header"><h1>Ask the documents</h1><p>{about}</p>'
+        '<p class="rag-how">Answers are verbatim quotes with their sources; when the documents don\'t say, '
+        "it says so.</p></div>"
+    )
     return f"Ask the documents — {subject}", header
 
 
@@ -207,8 +211,9 @@ def default_feedback_path() -> Path:
     return Path(os.environ.get("RAG_FEEDBACK_PATH") or "feedback.jsonl")
 
 
-def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = None,
-              examples: Sequence[str] | None = None) -> gr.Blocks:
+def build_app(
+    assistant: Assistant, feedback_path: str | os.PathLike | None = None, examples: Sequence[str] | None = None
+) -> gr.Blocks:
     """The chat page plus the `/ask` and `/feedback` API endpoints, all sharing `assistant`."""
     feedback = FeedbackLog(feedback_path if feedback_path is not None else default_feedback_path())
     if examples is None:
@@ -225,8 +230,11 @@ def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = No
         except EmptyQuestionError:
             return render_notice(EMPTY_MESSAGE, _example_hint(examples)), None, None
         except QuestionTooLongError as exc:
-            return render_notice("That question is too long for me.",
-                                 f"{exc}. Please ask one short question at a time."), None, None
+            return (
+                render_notice("That question is too long for me.", f"{exc}. Please ask one short question at a time."),
+                None,
+                None,
+            )
         except InvalidQuestionError as exc:
             return render_notice("I can't take that question as written.", str(exc)), None, None
         except Exception:
@@ -237,8 +245,12 @@ def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = No
         except Exception:
             log.exception("rendering the answer to %r failed", question[:200])
             return render_notice(ERROR_MESSAGE), None, None
-        record = {"question": question, "history": list(history), "top_k": _top_k(top_k, default_top_k),
-                  "answer": answer.to_dict()}
+        record = {
+            "question": question,
+            "history": list(history),
+            "top_k": _top_k(top_k, default_top_k),
+            "answer": answer.to_dict(),
+        }
         return html, record, question
 
     def respond(message, chat, history, records, top_k, show_passages):
@@ -290,45 +302,75 @@ def build_app(assistant: Assistant, feedback_path: str | os.PathLike | None = No
 
     with gr.Blocks(title=page_title, analytics_enabled=False) as demo:
         gr.HTML(header, elem_id="rag-header-block", padding=False)
-        chat_state = gr.State([])      # per-session: rendered messages
-        history_state = gr.State([])   # per-session: earlier questions, for follow-ups
-        records_state = gr.State({})   # per-session: message index -> what a vote on it records
+        chat_state = gr.State([])  # per-session: rendered messages
+        history_state = gr.State([])  # per-session: earlier questions, for follow-ups
+        records_state = gr.State({})  # per-session: message index -> what a vote on it records
         chatbot = gr.Chatbot(
-            elem_id="rag-chat", show_label=False, height="62vh", min_height=320, layout="panel", autoscroll=False,
-            latex_delimiters=[], allow_tags=False, sanitize_html=True, buttons=[],
+            elem_id="rag-chat",
+            show_label=False,
+            height="62vh",
+            min_height=320,
+            layout="panel",
+            autoscroll=False,
+            latex_delimiters=[],
+            allow_tags=False,
+            sanitize_html=True,
+            buttons=[],
             placeholder="Ask a question below. Answers quote the documents and show where each sentence comes from.",
         )
         with gr.Row(equal_height=True):
             question_box = gr.Textbox(
-                show_label=False, placeholder="Ask a question about the documents…", lines=1, max_lines=4,
-                autofocus=True, submit_btn="Ask", elem_id="rag-question", scale=1,
+                show_label=False,
+                placeholder="Ask a question about the documents…",
+                lines=1,
+                max_lines=4,
+                autofocus=True,
+                submit_btn="Ask",
+                elem_id="rag-question",
+                scale=1,
             )
         if examples:
             with gr.Row(elem_classes="rag-examples"):
                 gr.Markdown("Try:", elem_classes="rag-examples-label")
-                example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes="rag-example")
-                                   for q in examples]
+                example_buttons = [
+                    gr.Button(q, size="sm", variant="secondary", elem_classes="rag-example") for q in examples
+                ]
         else:
             example_buttons = []
         with gr.Row():
             with gr.Column(scale=3, min_width=220):
                 with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
-                    top_k = gr.Slider(1, MAX_TOP_K, value=default_top_k, step=1, label=TOP_K_LABEL,
-                                      info=f"Answers are drawn from the top {assistant.settings.answer_pool} "
-                                           "passages (or top k, if more); this sets how many are shown.")
+                    top_k = gr.Slider(
+                        1,
+                        MAX_TOP_K,
+                        value=default_top_k,
+                        step=1,
+                        label=TOP_K_LABEL,
+                        info=f"Answers are drawn from the top {assistant.settings.answer_pool} "
+                        "passages (or top k, if more); this sets how many are shown.",
+                    )
                     show_passages = gr.Checkbox(False, label="Show all retrieved passages with scores")
             with gr.Column(scale=1, min_width=160):
                 clear_button = gr.Button("Clear conversation", variant="secondary", size="md", elem_id="rag-clear")
 
         outputs = [question_box, chatbot, chat_state, history_state, records_state]
         inputs = [chat_state, history_state, records_state, top_k, show_passages]
-        scroll = dict(fn=None, inputs=[chatbot], outputs=None, js=SCROLL_TO_QUESTION_JS, queue=False,
-                      show_progress="hidden", api_visibility="private")
-        question_box.submit(respond, [question_box, *inputs], outputs, api_name="chat_submit",
-                            api_visibility="undocumented").then(**scroll)
+        scroll = dict(
+            fn=None,
+            inputs=[chatbot],
+            outputs=None,
+            js=SCROLL_TO_QUESTION_JS,
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
+        )
+        question_box.submit(
+            respond, [question_box, *inputs], outputs, api_name="chat_submit", api_visibility="undocumented"
+        ).then(**scroll)
         for button in example_buttons:
-            button.click(respond, [button, *inputs], outputs, api_name="chat_example",
-                         api_visibility="undocumented").then(**scroll)
+            button.click(
+                respond, [button, *inputs], outputs, api_name="chat_example", api_visibility="undocumented"
+            ).then(**scroll)
         clear_button.click(clear, None, outputs, api_name="chat_clear", api_visibility="undocumented", queue=False)
         chatbot.clear(clear, None, outputs, api_name="chat_trash", api_visibility="undocumented", queue=False)
         chatbot.like(on_vote, [records_state], None, api_name="chat_vote", api_visibility="undocumented")
@@ -360,7 +402,9 @@ def limit_torch_threads(threads: int | None = None) -> int | None:
     every tiny query encoding also spread over all cores makes them wait on each other (on a busy
     2-core machine a query took ~1 s with 2 threads and ~20 ms with 1).
     """
-    if "torch" not in sys.modules:  # the ONNX query backend never loads torch; the torch one sets Settings.query_threads
+    if (
+        "torch" not in sys.modules
+    ):  # the ONNX query backend never loads torch; the torch one sets Settings.query_threads
         return None
     try:
         import torch
@@ -377,19 +421,38 @@ def limit_torch_threads(threads: int | None = None) -> int | None:
     return previous
 
 
-def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, *, prevent_thread_lock: bool = False,
-           quiet: bool = False):
+def launch(
+    demo: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int | None = 7860,
+    *,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+):
     """Start the server with the page's CSS and theme; blocks unless `prevent_thread_lock`."""
     return demo.launch(
-        server_name=host, server_port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet,
-        share=False, inbrowser=False, ssr_mode=False, show_error=False, footer_links=["api"],
-        theme=gr.themes.Soft(primary_hue="blue", neutral_hue="slate"), css=CSS,
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        share=False,
+        inbrowser=False,
+        ssr_mode=False,
+        show_error=False,
+        footer_links=["api"],
+        theme=gr.themes.Soft(primary_hue="blue", neutral_hue="slate"),
+        css=CSS,
     )
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, corpus_dir: str | os.PathLike | None = None,
-          index_dir: str | os.PathLike | None = None, feedback_path: str | os.PathLike | None = None,
-          settings=None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    corpus_dir: str | os.PathLike | None = None,
+    index_dir: str | os.PathLike | None = None,
+    feedback_path: str | os.PathLike | None = None,
+    settings=None,
+) -> None:
     """Load the documents and model once, then serve the chat until interrupted (blocking)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     print("Loading the documents and the model…", file=sys.stderr, flush=True)

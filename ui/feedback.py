@@ -1,4 +1,5 @@
 """👍/👎 votes as JSON lines: one `os.write` per event on an O_APPEND file, so concurrent votes never interleave."""
+
 from __future__ import annotations
 
 import json
@@ -6,14 +7,24 @@ import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+fcntl: Any
 try:  # POSIX: also serialise writers from other processes sharing the file
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-VOTES = {"up": "up", "down": "down", "like": "up", "dislike": "down", "👍": "up", "👎": "down",
-         "+1": "up", "-1": "down"}
+VOTES = {
+    "up": "up",
+    "down": "down",
+    "like": "up",
+    "dislike": "down",
+    "👍": "up",
+    "👎": "down",
+    "+1": "up",
+    "-1": "down",
+}
 
 
 def normalise_vote(vote: object) -> str:

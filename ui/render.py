@@ -3,10 +3,11 @@
 Each message is one line of HTML starting with a <div>: Markdown treats it as a raw HTML block
 (no Markdown parsing of document text), and Gradio's sanitiser still runs over it.
 """
+
 from __future__ import annotations
 
 import html
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from rag import Answer, Citation, Passage
 from rag.types import NOT_ANSWERED, ShortAnswer
@@ -60,8 +61,10 @@ def _answer_text(answer: Answer) -> str:
     """The answer built from its citations: each quote (short answer in bold) and its [n] badge."""
     if not answer.citations:  # should not happen for an answer: show its text as it is
         return esc(answer.text)
-    return " ".join(f'{_quote_html(c, answer.short_answer)}<sup class="rag-cite" title="source {c.number}">'
-                    f"[{c.number}]</sup>" for c in answer.citations)
+    return " ".join(
+        f'{_quote_html(c, answer.short_answer)}<sup class="rag-cite" title="source {c.number}">[{c.number}]</sup>'
+        for c in answer.citations
+    )
 
 
 def _passage_for(c: Citation, passages: Sequence[Passage]) -> Passage | None:
@@ -91,8 +94,9 @@ def _span_for(c: Citation, passages: Sequence[Passage], documents: Mapping) -> t
     return c.doc_id, start, end, doc.text[start:end]
 
 
-def _highlight(text: str, base: int, quotes: Sequence[Citation], related: bool,
-               short: ShortAnswer | None = None) -> str:
+def _highlight(
+    text: str, base: int, quotes: Sequence[Citation], related: bool, short: ShortAnswer | None = None
+) -> str:
     """The passage with each quoted sentence wrapped in <mark>, located by offsets (not by searching)."""
     parts: list[str] = []
     pos = 0
@@ -110,8 +114,13 @@ def _highlight(text: str, base: int, quotes: Sequence[Citation], related: bool,
     return "".join(parts)
 
 
-def _sources(citations: Sequence[Citation], passages: Sequence[Passage], documents: Mapping, related: bool,
-             short: ShortAnswer | None = None) -> str:
+def _sources(
+    citations: Sequence[Citation],
+    passages: Sequence[Passage],
+    documents: Mapping,
+    related: bool,
+    short: ShortAnswer | None = None,
+) -> str:
     groups: dict[tuple[str, int, int], dict] = {}
     for c in citations:
         doc_id, start, end, text = _span_for(c, passages, documents)
@@ -133,8 +142,9 @@ def _sources(citations: Sequence[Citation], passages: Sequence[Passage], documen
         if first.kind == "metadata":
             head += ' <span class="rag-tag">article details</span>'
         body = _highlight(group["text"], group["start"], cites, related, short)
-        items.append(f'<div class="rag-source"><div class="rag-source-h">{head}</div>'
-                     f'<div class="rag-passage">{body}</div></div>')
+        items.append(
+            f'<div class="rag-source"><div class="rag-source-h">{head}</div><div class="rag-passage">{body}</div></div>'
+        )
     return "".join(items)
 
 
@@ -148,11 +158,15 @@ def _retrieved_table(passages: Sequence[Passage]) -> str:
         snippet = p.text if len(p.text) <= 180 else p.text[:180].rsplit(" ", 1)[0] + " …"
         rows.append(
             f"<tr><td>{p.rank}</td><td>{_fmt(p.score)}</td><td>{_fmt(p.dense_score)}</td><td>{_fmt(p.bm25_score)}</td>"
-            f'<td><span class="rag-title">{esc(p.title)}</span> <span class="rag-muted">{esc(p.kind)} · chars {p.start}–{p.end}</span>'
-            f"<br>{esc(snippet)}</td></tr>")
-    return (f'<details class="rag-retrieved" open><summary>All {len(passages)} retrieved passages, with scores</summary>'
-            '<div class="rag-table-wrap"><table><thead><tr><th>#</th><th>fused</th><th>dense</th><th>BM25</th>'
-            f'<th>passage</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div></details>')
+            f'<td><span class="rag-title">{esc(p.title)}</span> '
+            f'<span class="rag-muted">{esc(p.kind)} · chars {p.start}–{p.end}</span>'
+            f"<br>{esc(snippet)}</td></tr>"
+        )
+    return (
+        f'<details class="rag-retrieved" open><summary>All {len(passages)} retrieved passages, with scores</summary>'
+        '<div class="rag-table-wrap"><table><thead><tr><th>#</th><th>fused</th><th>dense</th><th>BM25</th>'
+        f"<th>passage</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div></details>"
+    )
 
 
 GENERIC_ABSTAIN = "No sentence in the documents answers this."
@@ -165,16 +179,22 @@ def render_answer(answer: Answer, documents: Mapping, show_passages: bool = Fals
     """
     if answer.answered:
         confidence = f'<span class="rag-muted rag-confidence">confidence {answer.confidence:.2f}</span>'
-        out = (f'<div class="rag-answer"><div class="rag-text">{_answer_text(answer)}</div>'
-               f'<div class="rag-sources"><div class="rag-sources-h">Sources {confidence}</div>'
-               f"{_sources(answer.citations, answer.passages, documents, False, answer.short_answer)}</div>")
+        out = (
+            f'<div class="rag-answer"><div class="rag-text">{_answer_text(answer)}</div>'
+            f'<div class="rag-sources"><div class="rag-sources-h">Sources {confidence}</div>'
+            f"{_sources(answer.citations, answer.passages, documents, False, answer.short_answer)}</div>"
+        )
     else:
         reason = answer.abstain_reason or GENERIC_ABSTAIN
-        out = (f'<div class="rag-answer rag-abstain"><div class="rag-abstain-h">{esc(NOT_ANSWERED)}</div>'
-               f'<div class="rag-text">{esc(reason)}</div>')
+        out = (
+            f'<div class="rag-answer rag-abstain"><div class="rag-abstain-h">{esc(NOT_ANSWERED)}</div>'
+            f'<div class="rag-text">{esc(reason)}</div>'
+        )
         if answer.related:
-            out += ('<div class="rag-sources rag-related"><div class="rag-sources-h">Related passages — not an answer'
-                    f"</div>{_sources(answer.related, answer.passages, documents, related=True)}</div>")
+            out += (
+                '<div class="rag-sources rag-related"><div class="rag-sources-h">Related passages — not an answer'
+                f"</div>{_sources(answer.related, answer.passages, documents, related=True)}</div>"
+            )
     if show_passages and answer.passages:
         out += _retrieved_table(answer.passages)
     return out + "</div>"

@@ -16,6 +16,7 @@ processes, `synthetic` the generated text, corpora and vectors, `report` the sum
 Every module imports only the standard library at module level (`rag bench --help` stays fast):
 everything heavy is imported inside the functions that need it.
 """
+
 from __future__ import annotations
 
 from .cli import add_arguments, run

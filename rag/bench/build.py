@@ -1,4 +1,5 @@
 """Index build: a fresh build's passages/s against `model.encode` alone, a one-document update, a reload."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,12 @@ def bench_build(embedder, settings, tmp: Path, docs: int, paragraphs_per_doc: in
         sent_texts += [s.embed_text for s in ss]
         chunk_texts += [c.embed_text for c in cs]
     model = embedder.model
-    kw = {"batch_size": embedder.batch_size, "normalize_embeddings": True, "convert_to_numpy": True,
-          "show_progress_bar": False}
+    kw = {
+        "batch_size": embedder.batch_size,
+        "normalize_embeddings": True,
+        "convert_to_numpy": True,
+        "show_progress_bar": False,
+    }
     import torch
 
     threads = torch.get_num_threads()
@@ -47,8 +52,9 @@ def bench_build(embedder, settings, tmp: Path, docs: int, paragraphs_per_doc: in
     finally:
         torch.set_num_threads(threads)
     # Incremental: change one document, reload.
-    paths[0].write_text(paths[0].read_text(encoding="utf-8") + "\nOne more sentence was added today.\n",
-                        encoding="utf-8")
+    paths[0].write_text(
+        paths[0].read_text(encoding="utf-8") + "\nOne more sentence was added today.\n", encoding="utf-8"
+    )
     t = time.perf_counter()
     b = Assistant.load(corpus_dir=corpus, index_dir=index_dir, settings=settings, embedder=embedder)
     update_s = time.perf_counter() - t
@@ -58,7 +64,10 @@ def bench_build(embedder, settings, tmp: Path, docs: int, paragraphs_per_doc: in
     reload_s = time.perf_counter() - t
     texts = len(sent_texts) + len(chunk_texts)
     return {
-        "documents": docs, "sentences": sentences, "chunks": chunks, "texts_embedded": info.get("embedded_texts"),
+        "documents": docs,
+        "sentences": sentences,
+        "chunks": chunks,
+        "texts_embedded": info.get("embedded_texts"),
         "texts_expected": texts,
         "build_s": round(build_s, 3),
         "encode_floor_s": round(encode_all_s, 3),
@@ -73,5 +82,6 @@ def bench_build(embedder, settings, tmp: Path, docs: int, paragraphs_per_doc: in
         "incremental_embedded_documents": b.build_info.get("embedded_documents"),
         "incremental_embedded_texts": b.build_info.get("embedded_texts"),
         "incremental_reused_documents": b.build_info.get("reused_documents"),
-        "reload_s": round(reload_s, 3), "reload_action": c.build_info.get("action"),
+        "reload_s": round(reload_s, 3),
+        "reload_action": c.build_info.get("action"),
     }

@@ -1,4 +1,5 @@
 """`rag bench`'s options, its configuration and the whole run (every section in order, then the report)."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,27 +29,54 @@ TEXT_MAX = 100_000  # synthetic text corpora (BM25, store) up to this size; FAIS
 
 # ---- command line ----------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", default=None,
-                        help="comma-separated corpus sizes for the scale section (default 10000,100000,1000000)")
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated corpus sizes for the scale section (default 10000,100000,1000000)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repetitions (a smoke run)")
-    parser.add_argument("--json", dest="json_path", type=Path, default=DEFAULT_OUT,
-                        help=f"where to write the results (default {DEFAULT_OUT}); plots go beside it")
+    parser.add_argument(
+        "--json",
+        dest="json_path",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"where to write the results (default {DEFAULT_OUT}); plots go beside it",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--qa", type=Path, default=None, help="questions (default eval/article_qa.jsonl)")
     parser.add_argument("--questions", type=int, default=None, help="use only the first N questions")
     parser.add_argument("--passes", type=int, default=None, help="timed passes over the questions (default 3)")
-    parser.add_argument("--cold-runs", type=int, default=None,
-                        help="fresh-process runs for cold start (default 3; 0 skips cold start and serving RSS)")
-    parser.add_argument("--build-docs", type=int, default=None,
-                        help="documents of 20 real paragraphs in the build benchmark (default 20)")
-    parser.add_argument("--vectors", default="model", choices=("model", "random", "both"),
-                        help="synthetic vectors for the FAISS layer: model-like (default: clustered, with the "
-                             "covariance of the model's embeddings of real text) or random (the ANN worst case)")
+    parser.add_argument(
+        "--cold-runs",
+        type=int,
+        default=None,
+        help="fresh-process runs for cold start (default 3; 0 skips cold start and serving RSS)",
+    )
+    parser.add_argument(
+        "--build-docs",
+        type=int,
+        default=None,
+        help="documents of 20 real paragraphs in the build benchmark (default 20)",
+    )
+    parser.add_argument(
+        "--vectors",
+        default="model",
+        choices=("model", "random", "both"),
+        help="synthetic vectors for the FAISS layer: model-like (default: clustered, with the "
+        "covariance of the model's embeddings of real text) or random (the ANN worst case)",
+    )
     parser.add_argument("--queries", type=int, default=None, help="FAISS/BM25 queries per size (default 200)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="FAISS OpenMP threads while timing single queries (default 1; builds use all cores)")
-    parser.add_argument("--backends", action="store_true",
-                        help="also time int8 (torch dynamic quantisation) and sentence-transformers' ONNX backend")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="FAISS OpenMP threads while timing single queries (default 1; builds use all cores)",
+    )
+    parser.add_argument(
+        "--backends",
+        action="store_true",
+        help="also time int8 (torch dynamic quantisation) and sentence-transformers' ONNX backend",
+    )
 
 
 def _config(args) -> dict:
@@ -92,8 +120,9 @@ def _config(args) -> dict:
 def run(args) -> int:
     config = _config(args)
     t0 = time.perf_counter()
-    results = run_benchmark(config, log=lambda msg: print(f"bench [{time.perf_counter() - t0:6.1f}s]: {msg}",
-                                                          file=sys.stderr, flush=True))
+    results = run_benchmark(
+        config, log=lambda msg: print(f"bench [{time.perf_counter() - t0:6.1f}s]: {msg}", file=sys.stderr, flush=True)
+    )
     print(format_table(results))
     out = Path(config["json_path"])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +163,9 @@ def run_benchmark(config: dict, log=lambda msg: None) -> dict:
             results["serve"] = {"skipped": True}
         results["imports"] = bench_imports()
         log(f"index build over {config['build_docs']} synthetic documents")
-        results["build"] = bench_build(assistant.embedder, settings, tmp, config["build_docs"],
-                                       config["build_paragraphs_per_doc"])
+        results["build"] = bench_build(
+            assistant.embedder, settings, tmp, config["build_docs"], config["build_paragraphs_per_doc"]
+        )
         log(f"model basis from {config['basis_texts']} real texts")
         basis = tmp / "basis.npz"
         results["vector_model"] = model_basis(assistant.embedder, config["basis_texts"], basis)
@@ -150,8 +180,9 @@ def run_benchmark(config: dict, log=lambda msg: None) -> dict:
         for kind in kinds:
             for n in config["sizes"]:
                 log(f"FAISS at {n} {kind} vectors")
-                results["faiss"].append(bench_faiss(n, settings, kind, config["queries"], config["threads"], tmp,
-                                                    basis))
+                results["faiss"].append(
+                    bench_faiss(n, settings, kind, config["queries"], config["threads"], tmp, basis)
+                )
                 gc.collect()
     results["memory"] = memory_summary(results)
     results["headline"] = headline(results)
@@ -185,16 +216,32 @@ def machine_info(config: dict) -> dict:
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-        "cpu": cpu, "cores": os.cpu_count(), "ram_gb": mem_gb,
-        "python": platform.python_version(), "platform": platform.platform(),
-        "libraries": versions, "config": {k: v for k, v in config.items() if k != "json_path"},
-        "command": "rag bench" + (" --quick" if config["quick"] else "")
-                   + ("" if config["sizes"] in (list(DEFAULT_SIZES), list(QUICK_SIZES))
-                      else " --sizes " + ",".join(map(str, config["sizes"]))),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": mem_gb,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "libraries": versions,
+        "config": {k: v for k, v in config.items() if k != "json_path"},
+        "command": "rag bench"
+        + (" --quick" if config["quick"] else "")
+        + (
+            ""
+            if config["sizes"] in (list(DEFAULT_SIZES), list(QUICK_SIZES))
+            else " --sizes " + ",".join(map(str, config["sizes"]))
+        ),
     }
 
 
 def _index_settings(settings) -> dict:
-    keys = ("index_type", "approximate_above", "approximate_type", "hnsw_m", "hnsw_ef_construction",
-            "hnsw_ef_search", "ivf_nlist", "ivf_nprobe")
+    keys = (
+        "index_type",
+        "approximate_above",
+        "approximate_type",
+        "hnsw_m",
+        "hnsw_ef_construction",
+        "hnsw_ef_search",
+        "ivf_nlist",
+        "ivf_nprobe",
+    )
     return {k: getattr(settings, k) for k in keys}

@@ -1,4 +1,5 @@
 """Fresh processes: cold `rag ask` vs a model-only floor, the serving process's memory, `rag`'s own imports."""
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,13 @@ def bench_cold(corpus, index_dir, question: str, runs: int) -> dict:
             sink.append(r)
     a, f = median([r["seconds"] for r in asks]), median([r["seconds"] for r in floors])
     return {
-        "runs": runs, "question": question,
+        "runs": runs,
+        "question": question,
         "rag_ask_s": [round(r["seconds"], 3) for r in asks],
         "floor_s": [round(r["seconds"], 3) for r in floors],
-        "rag_ask_median_s": round(a, 3), "floor_median_s": round(f, 3), "ratio": round(a / f, 3),
+        "rag_ask_median_s": round(a, 3),
+        "floor_median_s": round(f, 3),
+        "ratio": round(a / f, 3),
         "rag_ask_peak_rss_mb": round(max(r["peak_rss_mb"] for r in asks), 1),
         "floor_peak_rss_mb": round(max(r["peak_rss_mb"] for r in floors), 1),
         "rag_ask_stderr": asks[-1]["stderr"].strip()[-500:],
@@ -61,13 +65,17 @@ print(json.dumps({"load_s": loaded, "rss_after_load_mb": rss_loaded, "rss_after_
 
 def bench_serve_memory(corpus, index_dir, qa, limit) -> dict:
     """Peak RSS of a process that loads the article index and answers every eval question."""
-    r = run_child_rss([sys.executable, "-c", SERVE_SCRIPT, str(corpus), str(index_dir), str(qa), str(limit or 0)],
-                      cwd=tempfile.gettempdir())
+    r = run_child_rss(
+        [sys.executable, "-c", SERVE_SCRIPT, str(corpus), str(index_dir), str(qa), str(limit or 0)],
+        cwd=tempfile.gettempdir(),
+    )
     if r["returncode"] != 0:
         return {"error": r["stderr"][-500:]}
     data = json.loads(r["stdout"].strip().splitlines()[-1])
-    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in data.items()} | \
-        {"wall_s": round(r["seconds"], 2), "peak_rss_mb_wait4": round(r["peak_rss_mb"], 1)}
+    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in data.items()} | {
+        "wall_s": round(r["seconds"], 2),
+        "peak_rss_mb_wait4": round(r["peak_rss_mb"], 1),
+    }
 
 
 IMPORT_SCRIPT = r"""

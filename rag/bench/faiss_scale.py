@@ -1,4 +1,5 @@
 """FAISS at scale: exact IndexFlatIP vs the store's approximate index (build, bytes, latency, recall@10, sweeps)."""
+
 from __future__ import annotations
 
 import gc
@@ -36,7 +37,7 @@ def exact_top10(xb, xq, block: int = 100_000):
     best_s = np.full((len(xq), 0), -np.inf, np.float32)
     best_i = np.zeros((len(xq), 0), np.int64)
     for start in range(0, len(xb), block):
-        scores = xq @ xb[start:start + block].T
+        scores = xq @ xb[start : start + block].T
         k = min(10, scores.shape[1])
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         best_s = np.hstack([best_s, np.take_along_axis(scores, part, 1)])
@@ -101,10 +102,19 @@ def bench_faiss(n: int, settings, kind: str, queries: int, threads: int, tmp: Pa
     flat_q = xq[: max(10, min(queries, 50 if n >= 500_000 else queries))]  # exact search at 1M is slow: fewer
     flat_lat = _latency_ms(flat, flat_q, threads)
     result = {
-        "n": n, "dim": 384, "vectors": kind, "queries": len(xq), "threads": threads, "generate_s": round(gen_s, 2),
+        "n": n,
+        "dim": 384,
+        "vectors": kind,
+        "queries": len(xq),
+        "threads": threads,
+        "generate_s": round(gen_s, 2),
         "auto_choice": choose_faiss_index(n, 384, settings)[1]["type"],
-        "flat": {"build_s": round(flat_build, 3), "bytes": _bytes_on_disk(flat, tmp),
-                 "latency_ms": summary(flat_lat), "recall_at_10": 1.0},
+        "flat": {
+            "build_s": round(flat_build, 3),
+            "bytes": _bytes_on_disk(flat, tmp),
+            "latency_ms": summary(flat_lat),
+            "recall_at_10": 1.0,
+        },
     }
     del flat
     gc.collect()
@@ -114,14 +124,24 @@ def bench_faiss(n: int, settings, kind: str, queries: int, threads: int, tmp: Pa
     build_s = time.perf_counter() - t
     apply_search_params(index, approx_settings)
     lat = _latency_ms(index, xq, threads)
-    approx = {"info": info, "build_s": round(build_s, 2), "bytes": _bytes_on_disk(index, tmp),
-              "latency_ms": summary(lat), "recall_at_10": _recall(index, xq, truth)}
+    approx = {
+        "info": info,
+        "build_s": round(build_s, 2),
+        "bytes": _bytes_on_disk(index, tmp),
+        "latency_ms": summary(lat),
+        "recall_at_10": _recall(index, xq, truth),
+    }
     name, values = _sweep_values(info)
     sweep = []
     for v in values:
         _set_param(index, name, v)
-        sweep.append({name: v, "recall_at_10": _recall(index, xq, truth),
-                      "latency_ms": summary(_latency_ms(index, xq[: min(len(xq), 100)], threads))})
+        sweep.append(
+            {
+                name: v,
+                "recall_at_10": _recall(index, xq, truth),
+                "latency_ms": summary(_latency_ms(index, xq[: min(len(xq), 100)], threads)),
+            }
+        )
     apply_search_params(index, approx_settings)
     approx["sweep"] = sweep
     approx["sweep_param"] = name

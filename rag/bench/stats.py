@@ -1,4 +1,5 @@
 """Percentiles, memory readings and child processes measured for wall time and peak RSS."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,12 @@ def summary(values, digits: int = 3) -> dict:
     if not values:
         return {"n": 0, "p50": None, "p95": None, "mean": None}
     ordered = sorted(values)
-    return {"n": len(values), "p50": round(_interpolate(ordered, 50), digits),
-            "p95": round(_interpolate(ordered, 95), digits), "mean": round(sum(values) / len(values), digits)}
+    return {
+        "n": len(values),
+        "p50": round(_interpolate(ordered, 50), digits),
+        "p95": round(_interpolate(ordered, 95), digits),
+        "mean": round(sum(values) / len(values), digits),
+    }
 
 
 def median(values):
@@ -72,6 +77,10 @@ def run_child_rss(cmd: list[str], cwd=None) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"seconds": wall, "returncode": proc.returncode, "peak_rss_mb": usage.ru_maxrss / 1024,
-                "stdout": out.read().decode("utf-8", "replace"),
-                "stderr": err.read().decode("utf-8", "replace")[-2000:]}
+        return {
+            "seconds": wall,
+            "returncode": proc.returncode,
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "stdout": out.read().decode("utf-8", "replace"),
+            "stderr": err.read().decode("utf-8", "replace")[-2000:],
+        }

@@ -1,23 +1,169 @@
 """Synthetic inputs: a vocabulary and Zipf text, real English paragraphs, corpora, model-like vectors, stores."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-_SYLLABLES = ("ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "ni", "qua", "bri", "tes", "mon", "ga", "pel",
-              "sor", "lin", "ca", "dem", "ul", "ra", "fen", "ti", "bo", "nar", "es", "vi", "hal", "gro", "mun")
-_COMMON = ["the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "with", "as", "was", "by", "at", "from",
-           "it", "an", "be", "are", "this", "which", "has", "have", "its", "were", "will", "said", "government",
-           "company", "year", "new", "their", "more", "also", "after", "first", "two", "people", "city", "plan",
-           "market", "research", "cluster", "export", "meeting", "support", "build", "global", "biotech",
-           "president", "industry", "growth", "university", "hospital", "investment", "policy", "project",
-           "program", "report", "data", "system", "center", "national"]
-_DOC_MODULES = ("os", "re", "json", "collections", "itertools", "functools", "pathlib", "subprocess", "typing",
-                "argparse", "logging", "http.client", "urllib.request", "asyncio", "decimal", "datetime",
-                "statistics", "random", "string", "textwrap", "shutil", "tarfile", "zipfile", "csv", "sqlite3",
-                "threading", "socket", "unittest", "inspect", "ast", "pickle", "heapq", "struct", "codecs",
-                "calendar", "math", "fractions", "contextlib", "dataclasses", "enum", "io", "tempfile", "hashlib",
-                "base64", "html", "email.message", "mimetypes", "uuid", "platform", "queue", "signal", "timeit",
-                "warnings", "weakref", "types", "pprint", "difflib", "tokenize", "pkgutil", "importlib")
+_SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "to",
+    "sa",
+    "vel",
+    "dor",
+    "ni",
+    "qua",
+    "bri",
+    "tes",
+    "mon",
+    "ga",
+    "pel",
+    "sor",
+    "lin",
+    "ca",
+    "dem",
+    "ul",
+    "ra",
+    "fen",
+    "ti",
+    "bo",
+    "nar",
+    "es",
+    "vi",
+    "hal",
+    "gro",
+    "mun",
+)
+_COMMON = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "on",
+    "with",
+    "as",
+    "was",
+    "by",
+    "at",
+    "from",
+    "it",
+    "an",
+    "be",
+    "are",
+    "this",
+    "which",
+    "has",
+    "have",
+    "its",
+    "were",
+    "will",
+    "said",
+    "government",
+    "company",
+    "year",
+    "new",
+    "their",
+    "more",
+    "also",
+    "after",
+    "first",
+    "two",
+    "people",
+    "city",
+    "plan",
+    "market",
+    "research",
+    "cluster",
+    "export",
+    "meeting",
+    "support",
+    "build",
+    "global",
+    "biotech",
+    "president",
+    "industry",
+    "growth",
+    "university",
+    "hospital",
+    "investment",
+    "policy",
+    "project",
+    "program",
+    "report",
+    "data",
+    "system",
+    "center",
+    "national",
+]
+_DOC_MODULES = (
+    "os",
+    "re",
+    "json",
+    "collections",
+    "itertools",
+    "functools",
+    "pathlib",
+    "subprocess",
+    "typing",
+    "argparse",
+    "logging",
+    "http.client",
+    "urllib.request",
+    "asyncio",
+    "decimal",
+    "datetime",
+    "statistics",
+    "random",
+    "string",
+    "textwrap",
+    "shutil",
+    "tarfile",
+    "zipfile",
+    "csv",
+    "sqlite3",
+    "threading",
+    "socket",
+    "unittest",
+    "inspect",
+    "ast",
+    "pickle",
+    "heapq",
+    "struct",
+    "codecs",
+    "calendar",
+    "math",
+    "fractions",
+    "contextlib",
+    "dataclasses",
+    "enum",
+    "io",
+    "tempfile",
+    "hashlib",
+    "base64",
+    "html",
+    "email.message",
+    "mimetypes",
+    "uuid",
+    "platform",
+    "queue",
+    "signal",
+    "timeit",
+    "warnings",
+    "weakref",
+    "types",
+    "pprint",
+    "difflib",
+    "tokenize",
+    "pkgutil",
+    "importlib",
+)
 
 
 # ---- synthetic text --------------------------------------------------------------------------
@@ -45,7 +191,7 @@ class TextGenerator:
         self.rng = np.random.default_rng(seed)
         self.words = np.array(make_vocabulary(vocab_size))
         ranks = np.arange(1, len(self.words) + 1)
-        p = 1.0 / ranks ** 1.05
+        p = 1.0 / ranks**1.05
         self.p = p / p.sum()
 
     def sentences(self, n: int) -> list[str]:
@@ -53,7 +199,7 @@ class TextGenerator:
         flat = self.words[self.rng.choice(len(self.words), int(lengths.sum()), p=self.p)]
         out, pos = [], 0
         for length in lengths:
-            ws = flat[pos:pos + length]
+            ws = flat[pos : pos + length]
             pos += length
             out.append(ws[0].capitalize() + " " + " ".join(ws[1:]) + ".")
         return out
@@ -100,7 +246,7 @@ def write_synthetic_corpus(folder: Path, docs: int, paragraphs_per_doc: int, see
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for d in range(docs):
-        paras = paragraphs[d * paragraphs_per_doc:(d + 1) * paragraphs_per_doc]
+        paras = paragraphs[d * paragraphs_per_doc : (d + 1) * paragraphs_per_doc]
         path = folder / f"doc-{d:05d}.txt"
         path.write_text(f"Python library notes, part {d}\n\n" + "\n\n".join(paras) + "\n", encoding="utf-8")
         paths.append(path)
@@ -122,11 +268,14 @@ def model_basis(embedder, n_texts: int, path: Path) -> dict:
     np.savez(path, mu=mu.astype(np.float32), root=root)
     sims = e @ e.T
     np.fill_diagonal(sims, -1)
-    return {"texts": len(texts), "source": "docstrings of the Python standard library",
-            "participation_ratio": round(float(w.sum() ** 2 / (w ** 2).sum()), 1),
-            "mean_vector_norm": round(float(np.linalg.norm(mu)), 3),
-            "nn_cosine_median": round(float(np.median(sims.max(1))), 3),
-            "unrelated_cosine_median": round(float(np.median(sims[np.triu_indices(len(e), 1)])), 3)}
+    return {
+        "texts": len(texts),
+        "source": "docstrings of the Python standard library",
+        "participation_ratio": round(float(w.sum() ** 2 / (w**2).sum()), 1),
+        "mean_vector_norm": round(float(np.linalg.norm(mu)), 3),
+        "nn_cosine_median": round(float(np.median(sims.max(1))), 3),
+        "unrelated_cosine_median": round(float(np.median(sims[np.triu_indices(len(e), 1)])), 3),
+    }
 
 
 def make_vectors(n: int, dim: int = 384, kind: str = "model", seed: int = 1, basis: str | Path | None = None):
@@ -146,7 +295,7 @@ def make_vectors(n: int, dim: int = 384, kind: str = "model", seed: int = 1, bas
     if kind == "random":
         for i in range(0, n, 100_000):
             m = min(100_000, n - i)
-            out[i:i + m] = rng.standard_normal((m, dim), dtype=np.float32)
+            out[i : i + m] = rng.standard_normal((m, dim), dtype=np.float32)
     else:
         if basis is not None:
             data = np.load(basis)
@@ -155,19 +304,21 @@ def make_vectors(n: int, dim: int = 384, kind: str = "model", seed: int = 1, bas
             mu, root = np.zeros(dim, np.float32), np.eye(dim, dtype=np.float32) / np.sqrt(dim)
         topics_rng = np.random.default_rng(0)  # the same cloud for every seed: queries share the data's topics
         topics = mu + topics_rng.standard_normal((4000, dim), dtype=np.float32) @ root
-        sub = topics[topics_rng.integers(0, 4000, 100_000)] + \
-            0.7 * (topics_rng.standard_normal((100_000, dim), dtype=np.float32) @ root)
+        sub = topics[topics_rng.integers(0, 4000, 100_000)] + 0.7 * (
+            topics_rng.standard_normal((100_000, dim), dtype=np.float32) @ root
+        )
         for i in range(0, n, 100_000):
             m = min(100_000, n - i)
             centres = sub[rng.integers(0, 100_000, m)]  # drawn before the noise: the same stream as ever
-            out[i:i + m] = centres + 0.7 * (rng.standard_normal((m, dim), dtype=np.float32) @ root)
+            out[i : i + m] = centres + 0.7 * (rng.standard_normal((m, dim), dtype=np.float32) @ root)
     faiss.normalize_L2(out)
     return out
 
 
 # ---- a store's inputs at scale ------------------------------------------------------------------
-def synthetic_store_inputs(n_chunks: int, seed: int = 3, chunks_per_doc: int = 50, sentences_per_chunk: int = 4,
-                           dim: int = 384, basis=None):
+def synthetic_store_inputs(
+    n_chunks: int, seed: int = 3, chunks_per_doc: int = 50, sentences_per_chunk: int = 4, dim: int = 384, basis=None
+):
     """Documents, sentences and chunks as the chunker would make them (overlap 1), built directly."""
     import hashlib
 
@@ -197,17 +348,22 @@ def synthetic_store_inputs(n_chunks: int, seed: int = 3, chunks_per_doc: int = 5
         chunks = []
         for c in range(k):
             a, b = sentences[c * step], sentences[min(c * step + step, n_sent - 1)]
-            chunks.append(Chunk(f"{doc_id}#{c}", doc_id, a.start, b.end, a.index, b.index, text[a.start:b.end]))
-        documents[doc_id] = Document(doc_id, doc_id, text, title, {}, (), 0,
-                                     hashlib.sha256(text.encode()).hexdigest())
+            chunks.append(Chunk(f"{doc_id}#{c}", doc_id, a.start, b.end, a.index, b.index, text[a.start : b.end]))
+        documents[doc_id] = Document(doc_id, doc_id, text, title, {}, (), 0, hashlib.sha256(text.encode()).hexdigest())
         entries[doc_id] = (sentences, chunks)
         all_sentences += n_sent
     s_vec = make_vectors(all_sentences, dim, "model", seed, basis)
     c_vec = make_vectors(n_chunks, dim, "model", seed + 1, basis)
     out, s_pos, c_pos = {}, 0, 0
     for doc_id, (sentences, chunks) in entries.items():
-        out[doc_id] = DocumentEntry(doc_id, documents[doc_id].content_hash, sentences, chunks,
-                                    s_vec[s_pos:s_pos + len(sentences)], c_vec[c_pos:c_pos + len(chunks)])
+        out[doc_id] = DocumentEntry(
+            doc_id,
+            documents[doc_id].content_hash,
+            sentences,
+            chunks,
+            s_vec[s_pos : s_pos + len(sentences)],
+            c_vec[c_pos : c_pos + len(chunks)],
+        )
         s_pos += len(sentences)
         c_pos += len(chunks)
     return documents, out, gen

@@ -2,6 +2,7 @@
 
 `text_scale` runs in a child process (`run_text_child`) so that the memory it reports is its own.
 """
+
 from __future__ import annotations
 
 import gc
@@ -54,8 +55,12 @@ def text_scale(n: int, queries: int, workdir: str, basis: str | None = None) -> 
     tiny_index, tiny_info = build_faiss(tiny_vectors, settings)
     tiny_embedder = _FixedEmbedder(settings.model)
     tiny_embedder.next = tiny_vectors[0]
-    tiny = Assistant(tiny_docs, IndexStore(settings, settings.model, 384, tiny_entries, tiny_index, tiny_info, {}),
-                     settings, tiny_embedder)  # type: ignore[arg-type]  # a stand-in with the query interface
+    tiny = Assistant(
+        tiny_docs,
+        IndexStore(settings, settings.model, 384, tiny_entries, tiny_index, tiny_info, {}),
+        settings,
+        tiny_embedder,  # type: ignore[arg-type]  # a stand-in with the query interface
+    )
     tiny.ask("What is the first warm-up question?")
     del tiny, tiny_embedder, tiny_docs, tiny_entries, tiny_vectors, tiny_index
     gc.collect()
@@ -115,25 +120,37 @@ def text_scale(n: int, queries: int, workdir: str, basis: str | None = None) -> 
 
     shutil.rmtree(folder, ignore_errors=True)
     return {
-        "passages": len(store.chunks), "sentences": len(store.sentences), "documents": len(documents),
+        "passages": len(store.chunks),
+        "sentences": len(store.sentences),
+        "documents": len(documents),
         "faiss_type": info.get("type"),
-        "generate_s": round(gen_s, 2), "faiss_build_s": round(faiss_s, 3), "store_init_s": round(store_s, 3),
-        "bm25_build_s": round(bm25_s, 3), "serving_init_s": round(serving_init_s, 3),
+        "generate_s": round(gen_s, 2),
+        "faiss_build_s": round(faiss_s, 3),
+        "store_init_s": round(store_s, 3),
+        "bm25_build_s": round(bm25_s, 3),
+        "serving_init_s": round(serving_init_s, 3),
         "ask_ms": {s: summary(v) for s, v in stages.items()},
         "bm25_ms": summary(stages["bm25"]),
-        "save_s": round(save_s, 2), "index_bytes": disk, "load_s": round(load_s, 2),
+        "save_s": round(save_s, 2),
+        "index_bytes": disk,
+        "load_s": round(load_s, 2),
         "load_no_checksums_s": round(load_nocheck_s, 2),
-        "rss_base_mb": round(rss0, 1), "rss_data_mb": round(rss_data - rss0, 1),
-        "rss_serving_mb": round(rss_served - rss0, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_base_mb": round(rss0, 1),
+        "rss_data_mb": round(rss_data - rss0, 1),
+        "rss_serving_mb": round(rss_served - rss0, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "serving_mb_per_100k": round((rss_served - rss0) * 100_000 / max(1, len(store.chunks)), 1),
     }
 
 
 def run_text_child(n: int, queries: int, tmp: Path, basis: Path | None = None) -> dict:
-    code = ("import json, sys; from rag.bench.text_scale import text_scale; "
-            "print(json.dumps(text_scale(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] or None)))")
-    r = run_child_rss([sys.executable, "-c", code, str(n), str(queries), str(tmp), str(basis or "")],
-                      cwd=tempfile.gettempdir())
+    code = (
+        "import json, sys; from rag.bench.text_scale import text_scale; "
+        "print(json.dumps(text_scale(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] or None)))"
+    )
+    r = run_child_rss(
+        [sys.executable, "-c", code, str(n), str(queries), str(tmp), str(basis or "")], cwd=tempfile.gettempdir()
+    )
     if r["returncode"] != 0:
         raise RuntimeError(f"text benchmark at {n} failed: {r['stderr']}")
     data = json.loads(r["stdout"].strip().splitlines()[-1])

@@ -1,4 +1,5 @@
 """Warm `Assistant.ask`: per-stage latency against the query-embedding floor, and faster model variants."""
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,9 @@ def bench_warm(assistant, questions: list[dict], passes: int) -> dict:
     total, fl = summary(stages["total"]), summary(floor)
     other = [t - e for t, e in zip(stages["total"], stages["embed"])]
     return {
-        "questions": len(questions), "passes": passes, "samples": len(floor),
+        "questions": len(questions),
+        "passes": passes,
+        "samples": len(floor),
         "stages_ms": {s: summary(v) for s, v in stages.items()},
         "non_embed_ms": summary(other),
         "floor_ms": fl,
@@ -88,8 +91,13 @@ class ModelQueryEmbedder:
     def encode(self, texts, show_progress: bool = False):
         import numpy as np
 
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=show_progress)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str):
@@ -121,8 +129,10 @@ def bench_backends(assistant, questions: list[dict], passes: int, torch_warm: di
 
     out = {}
     original = assistant.embedder
-    makers = {"torch_int8_dynamic": lambda: _int8_model(original.model),
-              "onnx": lambda: _onnx_model(resolve_model_path(assistant.settings.model))}
+    makers = {
+        "torch_int8_dynamic": lambda: _int8_model(original.model),
+        "onnx": lambda: _onnx_model(resolve_model_path(assistant.settings.model)),
+    }
     for name, make in makers.items():
         try:
             model = make()
@@ -138,8 +148,13 @@ def bench_backends(assistant, questions: list[dict], passes: int, torch_warm: di
         same = sum(a["text"] == b["text"] for a, b in zip(warm["answers"], torch_warm["answers"]))
         t_torch, t_new = torch_warm["stages_ms"]["total"]["p50"], warm["stages_ms"]["total"]["p50"]
         e_torch, e_new = torch_warm["floor_ms"]["p50"], warm["floor_ms"]["p50"]
-        out[name] = {"available": True, "total_ms": warm["stages_ms"]["total"], "floor_ms": warm["floor_ms"],
-                     "identical_answers": same, "questions": len(warm["answers"]),
-                     "faster_total_p50": round(1 - t_new / t_torch, 3) if t_torch else None,
-                     "faster_embed_p50": round(1 - e_new / e_torch, 3) if e_torch else None}
+        out[name] = {
+            "available": True,
+            "total_ms": warm["stages_ms"]["total"],
+            "floor_ms": warm["floor_ms"],
+            "identical_answers": same,
+            "questions": len(warm["answers"]),
+            "faster_total_p50": round(1 - t_new / t_torch, 3) if t_torch else None,
+            "faster_embed_p50": round(1 - e_new / e_torch, 3) if e_torch else None,
+        }
     return out

@@ -10,6 +10,7 @@ Modules: `datasets` (JSONL and SQuAD loading), `metrics` (pure functions), `runn
 and target, read by the others) and `cli` (`rag eval`). Heavy imports stay inside functions so
 `rag eval --help` is fast; `rag` itself imports this package only for `rag eval`.
 """
+
 from __future__ import annotations
 
 __all__ = ["evaluate_default_sets"]

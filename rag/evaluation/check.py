@@ -4,6 +4,7 @@ The policy (which metrics are gated on which set, their direction and tolerance)
 `rag.evaluation.registry`; its docstring states it in words. A metric that is missing or undefined (None)
 in the current run counts as 0 for higher-is-better metrics.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -49,18 +50,21 @@ def compare(current: dict[str, dict], baseline: dict[str, dict]) -> tuple[list[s
             label = f"{set_name}.{metric}"
             if isinstance(tol, LatencyRule):
                 if cur is not None and cur > base * tol.factor and cur - base > tol.slack_ms:
-                    failures.append(f"{label} rose from {base:.2f} ms to {cur:.2f} ms "
-                                    f"({cur / base:.1f}x; allowed {tol.factor:g}x)")
+                    failures.append(
+                        f"{label} rose from {base:.2f} ms to {cur:.2f} ms ({cur / base:.1f}x; allowed {tol.factor:g}x)"
+                    )
                 continue
             if direction == "higher":
                 value = 0.0 if cur is None else cur
                 if value < base - tol - 1e-9:
-                    failures.append(f"{label} fell from {base:.4f} to {value:.4f} "
-                                    f"(by {base - value:.4f}; tolerance {tol:g})")
+                    failures.append(
+                        f"{label} fell from {base:.4f} to {value:.4f} (by {base - value:.4f}; tolerance {tol:g})"
+                    )
             else:
                 if cur is not None and cur > base + tol + 1e-9:
-                    failures.append(f"{label} rose from {base:.4f} to {cur:.4f} "
-                                    f"(by {cur - base:.4f}; tolerance {tol:g})")
+                    failures.append(
+                        f"{label} rose from {base:.4f} to {cur:.4f} (by {cur - base:.4f}; tolerance {tol:g})"
+                    )
     return failures, notes
 
 
@@ -89,7 +93,7 @@ def write_baseline(report: dict, path: str | Path) -> dict:
     data = {
         "written": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "how": "rag eval --sets article,fixture,squad --write-baseline  "
-               "(check: rag eval --sets article,fixture,squad --check)",
+        "(check: rag eval --sets article,fixture,squad --check)",
         "tolerance": policy_text(),
         "settings": report.get("settings"),
         "sets": {k: sets[k] for k in sorted(sets)},

@@ -1,4 +1,5 @@
 """`rag eval`: options and run function (imported lazily by rag.cli; heavy imports stay inside run)."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,33 +19,68 @@ def _sets(text: str) -> tuple[str, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Measure answer quality: the article set (corpus/ + index/) and the fixture set "
-                          "(tests/fixtures/docs, temporary index) by default; a SQuAD v2.0 file with --squad.")
-    parser.add_argument("--sets", type=_sets, default=None,
-                        help="comma list of article,fixture,squad (default: article,fixture; "
-                             "with --squad alone: squad)")
-    parser.add_argument("--squad", type=Path, default=None, metavar="PATH",
-                        help="a SQuAD v2.0-format JSON file (default for the squad set: "
-                             "../shared/data/squad2-dev-sample.json)")
+    parser.description = (
+        "Measure answer quality: the article set (corpus/ + index/) and the fixture set "
+        "(tests/fixtures/docs, temporary index) by default; a SQuAD v2.0 file with --squad."
+    )
+    parser.add_argument(
+        "--sets",
+        type=_sets,
+        default=None,
+        help="comma list of article,fixture,squad (default: article,fixture; with --squad alone: squad)",
+    )
+    parser.add_argument(
+        "--squad",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a SQuAD v2.0-format JSON file (default for the squad set: ../shared/data/squad2-dev-sample.json)",
+    )
     parser.add_argument("--article-set", type=Path, default=None, metavar="PATH", help="article JSONL set")
     parser.add_argument("--fixture-set", type=Path, default=None, metavar="PATH", help="fixture JSONL set")
-    parser.add_argument("--fixture-corpus", type=Path, default=None, metavar="DIR",
-                        help="documents of the fixture set (default: tests/fixtures/docs)")
-    parser.add_argument("--compare", action="store_true",
-                        help="also run the ablations (retrieval mode, answer-type cues, chunk sizes) in one table")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when a metric falls below the baseline by more than its tolerance")
-    parser.add_argument("--baseline", type=Path, default=None, metavar="PATH",
-                        help="baseline file for --check/--write-baseline (default: eval/baseline.json)")
+    parser.add_argument(
+        "--fixture-corpus",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="documents of the fixture set (default: tests/fixtures/docs)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the ablations (retrieval mode, answer-type cues, chunk sizes) in one table",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a metric falls below the baseline by more than its tolerance"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="baseline file for --check/--write-baseline (default: eval/baseline.json)",
+    )
     parser.add_argument("--write-baseline", action="store_true", help="rewrite the baseline with this run")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the full report as JSON")
     parser.add_argument("--markdown", type=Path, default=None, metavar="PATH", help="also write the tables here")
     parser.add_argument("--plot", type=Path, default=None, metavar="PATH", help="draw a PNG bar chart")
-    parser.add_argument("--update-readme", nargs="?", type=Path, const=True, default=None, metavar="PATH",
-                        help="refresh the tables between <!-- eval:... --> markers (default: eval/README.md)")
+    parser.add_argument(
+        "--update-readme",
+        nargs="?",
+        type=Path,
+        const=True,
+        default=None,
+        metavar="PATH",
+        help="refresh the tables between <!-- eval:... --> markers (default: eval/README.md)",
+    )
     parser.add_argument("--failures", action="store_true", help="list every question with a problem")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="torch CPU threads per query embedding (default: Settings.query_threads)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch CPU threads per query embedding (default: Settings.query_threads)",
+    )
 
 
 def _git_commit() -> str | None:
@@ -53,8 +89,14 @@ def _git_commit() -> str | None:
     from rag.paths import project_root
 
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             check=False, cwd=project_root())
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=project_root(),
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -91,9 +133,14 @@ def build_report(args) -> dict:
     squad_path = args.squad or default_paths()["squad"]
     get_embedder(settings)
     report = evaluate_default_sets(
-        settings, [s for s in sets if s != "squad"], corpus_dir=getattr(args, "corpus", None),
-        index_dir=getattr(args, "index", None), article_path=args.article_set, fixture_path=args.fixture_set,
-        fixture_corpus=args.fixture_corpus)
+        settings,
+        [s for s in sets if s != "squad"],
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        article_path=args.article_set,
+        fixture_path=args.fixture_set,
+        fixture_corpus=args.fixture_corpus,
+    )
     if "squad" in sets:
         from .squad import run_squad
 
@@ -102,16 +149,23 @@ def build_report(args) -> dict:
         from .compare import run_compare
 
         report["compare"] = run_compare(
-            settings, sets, corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
-            squad_path=squad_path, progress=lambda label: print(f"rag eval: ablation {label}", file=sys.stderr))
-    report.update({
-        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "version": __version__,
-        "commit": _git_commit(),
-        "settings": settings.to_dict(),
-        "model_load_seconds": round(MODEL_LOAD.get(settings.model, 0.0), 3),
-        "torch_threads": _torch_threads(),
-    })
+            settings,
+            sets,
+            corpus_dir=getattr(args, "corpus", None),
+            index_dir=getattr(args, "index", None),
+            squad_path=squad_path,
+            progress=lambda label: print(f"rag eval: ablation {label}", file=sys.stderr),
+        )
+    report.update(
+        {
+            "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "version": __version__,
+            "commit": _git_commit(),
+            "settings": settings.to_dict(),
+            "model_load_seconds": round(MODEL_LOAD.get(settings.model, 0.0), 3),
+            "torch_threads": _torch_threads(),
+        }
+    )
     return report
 
 

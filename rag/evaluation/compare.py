@@ -1,10 +1,12 @@
 """Ablations side by side: retrieval mode, answer-type cues, chunk size (each chunk size gets its own index)."""
+
 from __future__ import annotations
 
 import contextlib
 import json
 import tempfile
-from typing import Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from .datasets import default_paths, load_jsonl
 from .runner import evaluate_items, get_embedder
@@ -31,16 +33,26 @@ def ablations(base) -> list[tuple[str, object]]:
             rows.append((f"{mode} only" if mode != "hybrid" else "hybrid", base.replace(retrieval_mode=mode)))
     if base.retrieval_mode == "hybrid" and base.dense_weight != base.bm25_weight:
         rows.append(("hybrid, equal weights", base.replace(dense_weight=1.0, bm25_weight=1.0)))
-    rows.append((f"answer-type cues {'off' if base.use_answer_type_cues else 'on'}",
-                 base.replace(use_answer_type_cues=not base.use_answer_type_cues)))
+    rows.append(
+        (
+            f"answer-type cues {'off' if base.use_answer_type_cues else 'on'}",
+            base.replace(use_answer_type_cues=not base.use_answer_type_cues),
+        )
+    )
     for size in CHUNK_SIZES:
         if size != base.chunk_tokens:
             rows.append((f"chunk_tokens {size}", base.replace(chunk_tokens=size)))
     return rows
 
 
-def run_compare(base=None, sets: Sequence[str] = ("article", "fixture"), corpus_dir=None, index_dir=None,
-                squad_path=None, progress=None) -> dict:
+def run_compare(
+    base=None,
+    sets: Sequence[str] = ("article", "fixture"),
+    corpus_dir=None,
+    index_dir=None,
+    squad_path=None,
+    progress=None,
+) -> dict:
     """Every ablation on every selected set; indexes are shared between rows with the same index settings."""
     from rag import Settings
     from rag.assistant import default_dir
@@ -58,8 +70,11 @@ def run_compare(base=None, sets: Sequence[str] = ("article", "fixture"), corpus_
 
         def index_for(corpus_name: str, settings) -> str:
             fingerprint = json.dumps(settings.index_fingerprint(), sort_keys=True)
-            if corpus_name == "article" and base_index is not None and \
-                    settings.index_fingerprint() == base.index_fingerprint():
+            if (
+                corpus_name == "article"
+                and base_index is not None
+                and settings.index_fingerprint() == base.index_fingerprint()
+            ):
                 return str(base_index)
             key = (corpus_name, fingerprint)
             if key not in temp_indexes:
@@ -69,20 +84,37 @@ def run_compare(base=None, sets: Sequence[str] = ("article", "fixture"), corpus_
         for label, settings in ablations(base):
             if progress:
                 progress(label)
-            row = {"label": label, "settings": {k: getattr(settings, k) for k in
-                                                ("answer_model", "retrieval_mode", "use_answer_type_cues",
-                                                 "chunk_tokens")},
-                   "sets": {}}
+            row: dict[str, Any] = {
+                "label": label,
+                "settings": {
+                    k: getattr(settings, k)
+                    for k in ("answer_model", "retrieval_mode", "use_answer_type_cues", "chunk_tokens")
+                },
+                "sets": {},
+            }
             if article_items:
-                rep = evaluate_items("article", article_items, article_corpus, settings,
-                                     index_for("article", settings), embedder)
-                row["sets"]["article"] = {"metrics": rep["metrics"], "counts": rep["counts"],
-                                          "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]}}
+                rep = evaluate_items(
+                    "article", article_items, article_corpus, settings, index_for("article", settings), embedder
+                )
+                row["sets"]["article"] = {
+                    "metrics": rep["metrics"],
+                    "counts": rep["counts"],
+                    "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]},
+                }
             if fixture_items:
-                rep = evaluate_items("fixture", fixture_items, paths["fixture_corpus"], settings,
-                                     index_for("fixture", settings), embedder)
-                row["sets"]["fixture"] = {"metrics": rep["metrics"], "counts": rep["counts"],
-                                          "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]}}
+                rep = evaluate_items(
+                    "fixture",
+                    fixture_items,
+                    paths["fixture_corpus"],
+                    settings,
+                    index_for("fixture", settings),
+                    embedder,
+                )
+                row["sets"]["fixture"] = {
+                    "metrics": rep["metrics"],
+                    "counts": rep["counts"],
+                    "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]},
+                }
             if "squad" in sets and squad_path:
                 from .squad import run_squad
 

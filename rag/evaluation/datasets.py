@@ -1,4 +1,5 @@
 """Eval sets: the hand-written JSONL sets in eval/ and SQuAD v2.0-format files (read in place, never copied)."""
+
 from __future__ import annotations
 
 import json
@@ -114,10 +115,14 @@ def load_squad(path: str | Path) -> list[SquadArticle]:
             for qa in para.get("qas", []):
                 impossible = bool(qa.get("is_impossible", False))
                 answers = () if impossible else tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                questions.append(SquadQuestion(str(qa["id"]), qa["question"], answers,
-                                               not impossible and bool(answers), a_index, p_index))
-        articles.append(SquadArticle(str(article.get("title") or f"article-{a_index}"), tuple(paragraphs),
-                                     tuple(questions)))
+                questions.append(
+                    SquadQuestion(
+                        str(qa["id"]), qa["question"], answers, not impossible and bool(answers), a_index, p_index
+                    )
+                )
+        articles.append(
+            SquadArticle(str(article.get("title") or f"article-{a_index}"), tuple(paragraphs), tuple(questions))
+        )
     return articles
 
 

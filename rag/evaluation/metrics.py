@@ -3,13 +3,14 @@
 SQuAD normalisation and token F1 follow the official SQuAD v2.0 evaluation script:
 lower-case, drop ASCII punctuation, drop the articles a/an/the, collapse whitespace.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import string
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation)
@@ -152,9 +153,14 @@ def reliability_table(confidences: Sequence[float], outcomes: Sequence[bool], bi
         idx = [i for i, c in enumerate(confidences) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
         if not idx:
             continue
-        rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(idx),
-                     "confidence": sum(confidences[i] for i in idx) / len(idx),
-                     "accuracy": sum(1 for i in idx if outcomes[i]) / len(idx)})
+        rows.append(
+            {
+                "bin": f"{lo:.1f}-{hi:.1f}",
+                "n": len(idx),
+                "confidence": sum(confidences[i] for i in idx) / len(idx),
+                "accuracy": sum(1 for i in idx if outcomes[i]) / len(idx),
+            }
+        )
     return rows
 
 
@@ -163,8 +169,9 @@ def expected_calibration_error(confidences: Sequence[float], outcomes: Sequence[
     if not confidences:
         return None
     n = len(confidences)
-    return sum(r["n"] / n * abs(r["confidence"] - r["accuracy"])
-               for r in reliability_table(confidences, outcomes, bins))
+    return sum(
+        r["n"] / n * abs(r["confidence"] - r["accuracy"]) for r in reliability_table(confidences, outcomes, bins)
+    )
 
 
 def confidence_gap(confidences: Sequence[float], answered: Sequence[bool], right: Sequence[bool]) -> float | None:

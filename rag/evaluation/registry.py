@@ -14,6 +14,7 @@ Gate policy (also written into the baseline file and eval/README.md):
   (machines differ; this catches order-of-magnitude regressions, not noise). p95 and load time are
   reported, never gated: on a shared 2-core machine they swing by 5x from run to run.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,15 +70,31 @@ METRICS: tuple[Metric, ...] = (
     Metric("answer_containment", "short-answer containment", "higher", RATE_TOLERANCE, ">= 0.9", short="contains"),
     Metric("token_f1", "token F1 (quotes vs gold)", "higher", RATE_TOLERANCE, short="F1"),
     Metric("exact_quote_rate", "exact-quote rate", "higher", 0.0, "= 1.0", SET_NAMES, short="exact quote"),
-    Metric("abstain_precision", "abstention precision", "higher", RATE_TOLERANCE, ">= 0.85", SET_NAMES,
-           short="abst P"),
+    Metric("abstain_precision", "abstention precision", "higher", RATE_TOLERANCE, ">= 0.85", SET_NAMES, short="abst P"),
     Metric("abstain_recall", "abstention recall", "higher", RATE_TOLERANCE, ">= 0.85", SET_NAMES, short="abst R"),
-    Metric("wrongly_refused", "answerable wrongly refused", "lower", RATE_TOLERANCE, sets=SET_NAMES,
-           short="refused ans."),
-    Metric("answerable_accuracy", "answerable sentence accuracy", "higher", RATE_TOLERANCE, ">= 0.80", ("squad",),
-           short="answerable acc.", target_set="squad"),
-    Metric("overall_accuracy", "overall accuracy", "higher", RATE_TOLERANCE, ">= 0.65", ("squad",),
-           short="overall acc.", target_set="squad"),
+    Metric(
+        "wrongly_refused", "answerable wrongly refused", "lower", RATE_TOLERANCE, sets=SET_NAMES, short="refused ans."
+    ),
+    Metric(
+        "answerable_accuracy",
+        "answerable sentence accuracy",
+        "higher",
+        RATE_TOLERANCE,
+        ">= 0.80",
+        ("squad",),
+        short="answerable acc.",
+        target_set="squad",
+    ),
+    Metric(
+        "overall_accuracy",
+        "overall accuracy",
+        "higher",
+        RATE_TOLERANCE,
+        ">= 0.65",
+        ("squad",),
+        short="overall acc.",
+        target_set="squad",
+    ),
     Metric("calibration_ece", "calibration error (ECE)", "lower", 0.02, sets=SET_NAMES),
     Metric("confidence_gap", "confidence gap (right minus wrong answers)", "higher", 0.05, sets=SET_NAMES),
     Metric("short_answer_f1", "short-answer token F1", "higher", 0.02),

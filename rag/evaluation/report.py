@@ -1,4 +1,5 @@
 """Markdown tables, the JSON report and the PNG bar chart."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,21 @@ from .registry import METRICS, PLAIN_SETS, labels, target
 SET_ROWS = tuple((m.key, m.label, target(m.key, "article")) for m in METRICS if set(m.sets) & set(PLAIN_SETS))
 SQUAD_COLUMNS = labels(("answerable_accuracy", "abstain_precision", "abstain_recall", "overall_accuracy"))
 SQUAD_NOTE_METRICS = ("exact_quote_rate", "calibration_ece", "confidence_gap")  # engine row, below the table
-COMPARE_COLUMNS = labels(("hit_at_1", "hit_at_3", "mrr", "evidence_accuracy", "answer_containment", "token_f1",
-                          "abstain_precision", "abstain_recall", "wrongly_refused", "latency_p50_ms"), short=True)
+COMPARE_COLUMNS = labels(
+    (
+        "hit_at_1",
+        "hit_at_3",
+        "mrr",
+        "evidence_accuracy",
+        "answer_containment",
+        "token_f1",
+        "abstain_precision",
+        "abstain_recall",
+        "wrongly_refused",
+        "latency_p50_ms",
+    ),
+    short=True,
+)
 LOWER_IS_BETTER = {m.key for m in METRICS if m.direction == "lower"}
 
 
@@ -61,7 +75,9 @@ def sets_table(report: dict) -> str:
         rows.append(row)
     counts = " · ".join(
         f"{s}: {c['items']} questions ({c['answerable']} answerable, {c['unanswerable']} not)"
-        for s in sets for c in [report["sets"][s]["counts"]])
+        for s in sets
+        for c in [report["sets"][s]["counts"]]
+    )
     return _table(header, rows) + f"\n\n{counts}"
 
 
@@ -70,8 +86,17 @@ def tag_table(report: dict) -> str:
     rows = []
     for name in ("article", "fixture"):
         for tag, m in report.get("sets", {}).get(name, {}).get("by_tag", {}).items():
-            rows.append([name, tag, str(m["items"]), fmt(m["hit_at_3"]), fmt(m["evidence_accuracy"]),
-                         fmt(m["answer_containment"]), fmt(m["refused"])])
+            rows.append(
+                [
+                    name,
+                    tag,
+                    str(m["items"]),
+                    fmt(m["hit_at_3"]),
+                    fmt(m["evidence_accuracy"]),
+                    fmt(m["answer_containment"]),
+                    fmt(m["refused"]),
+                ]
+            )
     if not rows:
         return ""
     return _table(["set", "tag", "items", "hit@3", "evidence", "contains", "refused"], rows)
@@ -91,13 +116,16 @@ def squad_table(section: dict) -> str:
         rows.append(cells)
     c = section["counts"]
     eng = section["rows"]["engine"]
-    targets = ", ".join(f"{k.split('_')[0]} {goal.replace('>=', '≥')}" for k, _ in SQUAD_COLUMNS
-                        if (goal := target(k, "squad")))
-    note = (f"{c['articles']} articles, {c['paragraphs']} paragraphs, {c['questions']} questions "
-            f"({c['answerable']} answerable, {c['unanswerable']} not); engine latency p50 "
-            f"{fmt(eng.get('latency_p50_ms'), '_ms')} ms, p95 {fmt(eng.get('latency_p95_ms'), '_ms')} ms, "
-            + ", ".join(f"{label} {fmt(eng.get(k), k)}" for k, label in labels(SQUAD_NOTE_METRICS))
-            + f"; targets: {targets}")
+    targets = ", ".join(
+        f"{k.split('_')[0]} {goal.replace('>=', '≥')}" for k, _ in SQUAD_COLUMNS if (goal := target(k, "squad"))
+    )
+    note = (
+        f"{c['articles']} articles, {c['paragraphs']} paragraphs, {c['questions']} questions "
+        f"({c['answerable']} answerable, {c['unanswerable']} not); engine latency p50 "
+        f"{fmt(eng.get('latency_p50_ms'), '_ms')} ms, p95 {fmt(eng.get('latency_p95_ms'), '_ms')} ms, "
+        + ", ".join(f"{label} {fmt(eng.get(k), k)}" for k, label in labels(SQUAD_NOTE_METRICS))
+        + f"; targets: {targets}"
+    )
     return _table(header, rows) + "\n\n" + note
 
 
@@ -143,8 +171,16 @@ def compare_table(result: dict) -> str:
     return "\n\n".join(out)
 
 
-VERDICT_METRICS = ("hit_at_3", "mrr", "evidence_accuracy", "answer_containment", "abstain_precision",
-                   "abstain_recall", "answerable_accuracy", "overall_accuracy")
+VERDICT_METRICS = (
+    "hit_at_3",
+    "mrr",
+    "evidence_accuracy",
+    "answer_containment",
+    "abstain_precision",
+    "abstain_recall",
+    "answerable_accuracy",
+    "overall_accuracy",
+)
 
 
 def compare_verdict(result: dict) -> list[str]:
@@ -163,8 +199,14 @@ def compare_verdict(result: dict) -> list[str]:
             for key in VERDICT_METRICS:
                 if m.get(key) is not None and base.get(key) is not None and m[key] > base[key] + 0.005:
                     wins.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])})")
-        lines.append(f"{s}: " + ("the defaults are best or tied on every quality column" if not wins
-                                 else "beats the defaults: " + "; ".join(wins)))
+        lines.append(
+            f"{s}: "
+            + (
+                "the defaults are best or tied on every quality column"
+                if not wins
+                else "beats the defaults: " + "; ".join(wins)
+            )
+        )
     return lines
 
 
@@ -177,8 +219,10 @@ def failures_text(report: dict, limit: int = 200) -> str:
                 if len(answer) > 160:
                     answer = answer[:157] + "..."
                 hist = f" (after: {' / '.join(rec['history'])})" if rec.get("history") else ""
-                lines.append(f"{name} {rec['id']} [{', '.join(rec['problems'])}] conf {rec['confidence']:.2f} "
-                             f"{rec['question']}{hist}\n    -> {answer}")
+                lines.append(
+                    f"{name} {rec['id']} [{', '.join(rec['problems'])}] conf {rec['confidence']:.2f} "
+                    f"{rec['question']}{hist}\n    -> {answer}"
+                )
     return "\n".join(lines[:limit])
 
 
@@ -204,8 +248,20 @@ def write_json(report: dict, path: str | Path) -> None:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-PLOT_METRICS = labels(("hit_at_1", "hit_at_3", "mrr", "evidence_accuracy", "answer_containment", "token_f1",
-                       "exact_quote_rate", "abstain_precision", "abstain_recall"), short=True)
+PLOT_METRICS = labels(
+    (
+        "hit_at_1",
+        "hit_at_3",
+        "mrr",
+        "evidence_accuracy",
+        "answer_containment",
+        "token_f1",
+        "exact_quote_rate",
+        "abstain_precision",
+        "abstain_recall",
+    ),
+    short=True,
+)
 
 
 def plot(report: dict, path: str | Path) -> Path:
@@ -250,8 +306,11 @@ def plot(report: dict, path: str | Path) -> Path:
         ax.set_xticks(range(len(SQUAD_COLUMNS)), [label for _, label in labels([k for k, _ in SQUAD_COLUMNS], True)])
         ax.set_ylim(0, 1.25)
         ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-        ax.set_title("SQuAD v2.0 sample (626 questions)" if report["sets"]["squad"]["counts"]["questions"] == 626
-                     else "SQuAD-format set")
+        ax.set_title(
+            "SQuAD v2.0 sample (626 questions)"
+            if report["sets"]["squad"]["counts"]["questions"] == 626
+            else "SQuAD-format set"
+        )
         ax.legend(loc="upper center", ncol=len(names), fontsize=7)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -265,9 +324,11 @@ def plot(report: dict, path: str | Path) -> Path:
 # ---- README blocks ---------------------------------------------------------------------------------
 def provenance(report: dict) -> str:
     threads = report.get("torch_threads")
-    return (f"_Measured {report.get('generated', '?')} at commit `{report.get('commit') or '?'}`"
-            f"{f', torch threads {threads}' if threads else ''}; model load "
-            f"{fmt(report.get('model_load_seconds'), 'load_seconds')} s._")
+    return (
+        f"_Measured {report.get('generated', '?')} at commit `{report.get('commit') or '?'}`"
+        f"{f', torch threads {threads}' if threads else ''}; model load "
+        f"{fmt(report.get('model_load_seconds'), 'load_seconds')} s._"
+    )
 
 
 def readme_blocks(report: dict) -> dict[str, str]:
@@ -295,7 +356,7 @@ def update_readme(path: str | Path, report: dict) -> list[str]:
         pattern = re.compile(rf"(<!-- eval:{name} -->\n).*?(\n<!-- /eval:{name} -->)", re.DOTALL)
         match = pattern.search(text)
         if match:
-            text = text[:match.end(1)] + body + text[match.start(2):]
+            text = text[: match.end(1)] + body + text[match.start(2) :]
             done.append(name)
     path.write_text(text, encoding="utf-8")
     return done

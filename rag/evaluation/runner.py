@@ -1,4 +1,5 @@
 """Run an eval set through `Assistant.ask` and summarise it (retrieval, answers, abstention, latency)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,15 @@ def get_embedder(settings):
     """One warmed-up Embedder per model per process (the model load costs seconds; share it)."""
     from rag.embedding import Embedder
 
-    key = (settings.model, settings.embed_batch_size, settings.query_cache_size, settings.query_threads,
-           settings.query_backend, settings.onnx_dir, settings.verify_checksums)
+    key = (
+        settings.model,
+        settings.embed_batch_size,
+        settings.query_cache_size,
+        settings.query_threads,
+        settings.query_backend,
+        settings.onnx_dir,
+        settings.verify_checksums,
+    )
     if key not in _EMBEDDERS:
         embedder = Embedder.from_settings(settings)
         t0 = time.perf_counter()
@@ -42,8 +50,9 @@ def clear_query_cache(embedder) -> None:
 
 
 @contextlib.contextmanager
-def open_assistant(corpus_dir: str | Path, settings, index_dir: str | Path | None = None,
-                   embedder=None) -> Iterator[Any]:
+def open_assistant(
+    corpus_dir: str | Path, settings, index_dir: str | Path | None = None, embedder=None
+) -> Iterator[Any]:
     """Assistant.load over corpus_dir; a temporary index folder (deleted afterwards) unless index_dir is given."""
     from rag import Assistant
 
@@ -59,7 +68,7 @@ def _verbatim(assistant, citations) -> tuple[int, int]:
     ok = 0
     for c in citations:
         doc = assistant.documents.get(c.doc_id)
-        if doc is not None and doc.text[c.start:c.end] == c.quote:
+        if doc is not None and doc.text[c.start : c.end] == c.quote:
             ok += 1
     return ok, len(citations)
 
@@ -99,8 +108,9 @@ def run_items(assistant, items: Sequence[EvalItem], retrieval_mode: str | None =
         if assistant.settings.top_k >= RETRIEVAL_K:
             passages = answer.passages
         else:
-            passages = assistant.ask(item.question, history=history, top_k=RETRIEVAL_K,
-                                     retrieval_mode=retrieval_mode).passages
+            passages = assistant.ask(
+                item.question, history=history, top_k=RETRIEVAL_K, retrieval_mode=retrieval_mode
+            ).passages
         passages = [p for p in passages if item.doc is None or p.doc_id == item.doc][:RETRIEVAL_K]
         citations = [c for c in answer.citations if item.doc is None or c.doc_id == item.doc]
         quotes = [c.quote for c in citations]
@@ -167,13 +177,18 @@ def summarise(records: Sequence[dict], load_seconds: float | None = None) -> dic
         "token_f1": M.mean(r["f1"] for r in ans),
         "exact_quote_rate": ok / total if total else 1.0,
         **M.abstention_scores([r["answerable"] for r in records], [not r["answered"] for r in records]),
-        "calibration_ece": M.expected_calibration_error([r["confidence"] for r in records],
-                                                        [r.get("best_ok", False) for r in records]),
-        "confidence_gap": M.confidence_gap([r["confidence"] for r in records], [r["answered"] for r in records],
-                                           [r.get("best_ok", False) for r in records]),
+        "calibration_ece": M.expected_calibration_error(
+            [r["confidence"] for r in records], [r.get("best_ok", False) for r in records]
+        ),
+        "confidence_gap": M.confidence_gap(
+            [r["confidence"] for r in records],
+            [r["answered"] for r in records],
+            [r.get("best_ok", False) for r in records],
+        ),
         "short_answer_f1": M.mean(r.get("short_f1", 0.0) for r in ans if r["answered"] and r.get("short_answer")),
-        "topic_switch_same": M.rate(r["same_without_history"] for r in records
-                                    if r.get("same_without_history") is not None),
+        "topic_switch_same": M.rate(
+            r["same_without_history"] for r in records if r.get("same_without_history") is not None
+        ),
         "latency_p50_ms": M.percentile(latencies, 50),
         "latency_p95_ms": M.percentile(latencies, 95),
         "load_seconds": load_seconds,
@@ -212,8 +227,15 @@ def by_tag(records: Sequence[dict]) -> dict[str, dict]:
     return out
 
 
-def evaluate_items(name: str, items: Sequence[EvalItem], corpus_dir: str | Path, settings,
-                   index_dir: str | Path | None = None, embedder=None, retrieval_mode: str | None = None) -> dict:
+def evaluate_items(
+    name: str,
+    items: Sequence[EvalItem],
+    corpus_dir: str | Path,
+    settings,
+    index_dir: str | Path | None = None,
+    embedder=None,
+    retrieval_mode: str | None = None,
+) -> dict:
     """Load an Assistant over corpus_dir (temporary index unless index_dir) and evaluate items on it."""
     with open_assistant(corpus_dir, settings, index_dir, embedder) as assistant:
         records = run_items(assistant, items, retrieval_mode)
@@ -231,8 +253,15 @@ def evaluate_items(name: str, items: Sequence[EvalItem], corpus_dir: str | Path,
     }
 
 
-def evaluate_default_sets(settings=None, sets: Sequence[str] = ("article", "fixture"), corpus_dir=None,
-                          index_dir=None, article_path=None, fixture_path=None, fixture_corpus=None) -> dict:
+def evaluate_default_sets(
+    settings=None,
+    sets: Sequence[str] = ("article", "fixture"),
+    corpus_dir=None,
+    index_dir=None,
+    article_path=None,
+    fixture_path=None,
+    fixture_corpus=None,
+) -> dict:
     """The report `rag eval` prints: the article set on corpus/ + index/ and the fixture set in a temp index."""
     from rag import Settings
     from rag.assistant import default_dir
@@ -246,10 +275,12 @@ def evaluate_default_sets(settings=None, sets: Sequence[str] = ("article", "fixt
         # another corpus without an index folder gets a temporary index, never ./index
         article_index = index_dir or (None if corpus_dir else default_dir("index"))
         report["sets"]["article"] = evaluate_items(
-            "article", items, corpus_dir or default_dir("corpus"), settings, article_index, embedder)
+            "article", items, corpus_dir or default_dir("corpus"), settings, article_index, embedder
+        )
     if "fixture" in sets:
         items = load_jsonl(fixture_path or paths["fixture_set"])
         report["sets"]["fixture"] = evaluate_items(
-            "fixture", items, fixture_corpus or paths["fixture_corpus"], settings, None, embedder)
+            "fixture", items, fixture_corpus or paths["fixture_corpus"], settings, None, embedder
+        )
     report["model_load_seconds"] = round(MODEL_LOAD.get(settings.model, 0.0), 3)
     return report

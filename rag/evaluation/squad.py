@@ -5,13 +5,15 @@ Rows of the table (all computed in the same run):
 - always abstain: refuses everything;
 - top-1 cosine sentence, never abstain: the article sentence closest to the question (same embedder).
 """
+
 from __future__ import annotations
 
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from . import metrics as M
 from .datasets import SquadArticle, load_squad
@@ -70,12 +72,13 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
         for doc_id in doc_ids:
             text = assistant.documents[doc_id].text
             spans = split_sentences(text)
-            sentence_texts.append([text[s.start:s.end] for s in spans])
+            sentence_texts.append([text[s.start : s.end] for s in spans])
             sentence_vectors.append(embedder.encode(sentence_texts[-1]))
 
         assistant.ask(WARM_UP_QUESTION)
         clear_query_cache(embedder)
-        records, latencies = [], []
+        records: list[dict[str, Any]] = []
+        latencies: list[float] = []
         for q in questions:
             t0 = time.perf_counter()
             answer = assistant.ask(q.question)
@@ -86,27 +89,31 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
             ok, total = 0, 0
             for c in list(answer.citations) + list(answer.related):
                 total += 1
-                ok += assistant.documents[c.doc_id].text[c.start:c.end] == c.quote
-            best = (answer.citations or answer.related[:1])
+                ok += assistant.documents[c.doc_id].text[c.start : c.end] == c.quote
+            stands_behind = answer.citations or answer.related[:1]
             short = answer.short_answer.text if answer.short_answer else None
-            records.append({
-                "id": q.id,
-                "question": q.question,
-                "article": articles[q.article].title,
-                "answerable": q.answerable,
-                "answers": list(q.answers),
-                "answered": bool(answer.answered),
-                "confidence": round(float(answer.confidence), 4),
-                "correct": bool(answer.answered) and M.contains_answer(answer.text, q.answers),
-                "top1_correct": M.contains_answer(top1, q.answers),
-                "best_correct": q.answerable and bool(best) and M.contains_answer(best[0].quote, q.answers),
-                "short_answer": short,
-                "short_f1": round(M.max_f1(short, q.answers), 4) if short and q.answers else 0.0,
-                "answer": answer.text,
-                "top1_sentence": top1,
-                "verbatim_ok": ok,
-                "verbatim_total": total,
-            })
+            records.append(
+                {
+                    "id": q.id,
+                    "question": q.question,
+                    "article": articles[q.article].title,
+                    "answerable": q.answerable,
+                    "answers": list(q.answers),
+                    "answered": bool(answer.answered),
+                    "confidence": round(float(answer.confidence), 4),
+                    "correct": bool(answer.answered) and M.contains_answer(answer.text, q.answers),
+                    "top1_correct": M.contains_answer(top1, q.answers),
+                    "best_correct": q.answerable
+                    and bool(stands_behind)
+                    and M.contains_answer(stands_behind[0].quote, q.answers),
+                    "short_answer": short,
+                    "short_f1": round(M.max_f1(short, q.answers), 4) if short and q.answers else 0.0,
+                    "answer": answer.text,
+                    "top1_sentence": top1,
+                    "verbatim_ok": ok,
+                    "verbatim_total": total,
+                }
+            )
     answerable = [r["answerable"] for r in records]
     rows = {
         "engine": score_row(answerable, [not r["answered"] for r in records], [r["correct"] for r in records]),
@@ -115,20 +122,24 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
     }
     confidences = [r["confidence"] for r in records]
     rows["engine"]["calibration_ece"] = M.expected_calibration_error(confidences, [r["best_correct"] for r in records])
-    rows["engine"]["confidence_gap"] = M.confidence_gap(confidences, [r["answered"] for r in records],
-                                                        [r["correct"] for r in records])
-    rows["engine"]["short_answer_f1"] = M.mean(r["short_f1"] for r in records
-                                               if r["answerable"] and r["answered"] and r["short_answer"])
+    rows["engine"]["confidence_gap"] = M.confidence_gap(
+        confidences, [r["answered"] for r in records], [r["correct"] for r in records]
+    )
+    rows["engine"]["short_answer_f1"] = M.mean(
+        r["short_f1"] for r in records if r["answerable"] and r["answered"] and r["short_answer"]
+    )
     rows["engine"]["reliability"] = M.reliability_table(confidences, [r["best_correct"] for r in records])
     rows["engine"]["latency_p50_ms"] = M.percentile(latencies, 50)
     rows["engine"]["latency_p95_ms"] = M.percentile(latencies, 95)
     ok = sum(r["verbatim_ok"] for r in records)
     total = sum(r["verbatim_total"] for r in records)
     rows["engine"]["exact_quote_rate"] = ok / total if total else 1.0
-    rows = {name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
-            for name, row in rows.items()}
-    rows["engine"]["reliability"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in b.items()}
-                                     for b in rows["engine"]["reliability"]]
+    rows = {
+        name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()} for name, row in rows.items()
+    }
+    rows["engine"]["reliability"] = [
+        {k: (round(v, 4) if isinstance(v, float) else v) for k, v in b.items()} for b in rows["engine"]["reliability"]
+    ]
     return {
         "name": "squad",
         "path": str(path),
