@@ -101,9 +101,14 @@ def collect_pool(articles: list[dict], questions: list[dict], settings) -> list[
             answer = assistant.ask(q["question"])
             best = answer.citations or answer.related[:1]
             right = q["answerable"] and bool(best) and M.contains_answer(best[0].quote, q["answers"])
+            features = {k: float(answer.signals.get(k, 0.0)) for k in FEATURES}
+            # The perturbations never add a word the corpus lacks, so in the pool "question words the corpus
+            # never uses" only ever marks answerable questions: an artifact. That signal is learnt from the
+            # dev items alone (real questions), where it marks what the documents do not cover.
+            features["missing_rare"] = 0.0
             rows.append(
                 {
-                    "features": {k: float(answer.signals.get(k, 0.0)) for k in FEATURES},
+                    "features": features,
                     "right": right,
                     "answerable": q["answerable"],
                     "source": "pool",

@@ -1,4 +1,5 @@
 """All tunable knobs in one place; the index records the subset it was built with."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -119,8 +120,9 @@ class Settings:
         if self.answer_threshold is not None and not 0.0 <= self.answer_threshold <= 1.0:
             raise ValueError(f"answer_threshold must be between 0 and 1, got {self.answer_threshold}")
         if self.answer_model is not None and not (isinstance(self.answer_model, str) and self.answer_model.strip()):
-            raise ValueError(f"answer_model must be a model name under rag/models/, a folder, or None, "
-                             f"got {self.answer_model!r}")
+            raise ValueError(
+                f"answer_model must be a model name under rag/models/, a folder, or None, got {self.answer_model!r}"
+            )
         if not 1 <= self.max_answer_sentences <= 5:
             raise ValueError(f"max_answer_sentences must be between 1 and 5, got {self.max_answer_sentences}")
 

@@ -380,10 +380,15 @@ def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Set
         if doc is not None and doc.content_hash == rec["content_hash"]:
             text = doc.text
             sentences = [Sentence(doc_id, i, a, b, text[a:b], k, st) for i, a, b, k, st in rec["sentences"]]
-            chunks = [Chunk(cid, doc_id, a, b, f, l, text[a:b], k, st) for cid, a, b, f, l, k, st in rec["chunks"]]
+            chunks = [
+                Chunk(cid, doc_id, a, b, first, last, text[a:b], k, st)
+                for cid, a, b, first, last, k, st in rec["chunks"]
+            ]
         else:  # the document changed or went away: keep vectors for bookkeeping, text is unknown
             sentences = [Sentence(doc_id, i, a, b, "", k, st) for i, a, b, k, st in rec["sentences"]]
-            chunks = [Chunk(cid, doc_id, a, b, f, l, "", k, st) for cid, a, b, f, l, k, st in rec["chunks"]]
+            chunks = [
+                Chunk(cid, doc_id, a, b, first, last, "", k, st) for cid, a, b, first, last, k, st in rec["chunks"]
+            ]
         entries[doc_id] = DocumentEntry(
             doc_id,
             rec["content_hash"],

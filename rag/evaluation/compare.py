@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 from .datasets import default_paths, load_jsonl
 from .runner import evaluate_items, get_embedder
