@@ -108,15 +108,7 @@ class Assistant:
         if not loaded.documents:
             detail = "; ".join(str(e) for e in loaded.errors) or "no .txt, .md or .html files"
             raise CorpusError(f"no usable documents in {corpus_dir} ({detail})")
-        embedder = embedder or Embedder(
-            settings.model,
-            settings.embed_batch_size,
-            settings.query_cache_size,
-            settings.query_threads,
-            backend=settings.query_backend,
-            onnx_dir=settings.onnx_dir,
-            verify_checksums=settings.verify_checksums,
-        )
+        embedder = embedder or Embedder.from_settings(settings)
         if hasattr(embedder, "use_index"):  # ONNX export cached in <index>/onnx (made there once if missing)
             embedder.use_index(index_dir)
         store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
