@@ -12,7 +12,6 @@ The pair format lives here so that training and inference can never disagree abo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
+from .hashing import file_sha256
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer-minilm"
 WEIGHTS_FILE = "answer_model.safetensors"
@@ -212,14 +212,6 @@ def save_model(network: Any, folder: Path, card: dict[str, Any]) -> None:
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     tmp.replace(folder / CONFIG_FILE)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_config(folder: Path = MODEL_DIR) -> dict[str, Any]:

@@ -158,7 +158,8 @@ def embedder_identity(
     model_name: str, model_path: str | os.PathLike, previous_stat: dict | None = None
 ) -> tuple[dict, dict]:
     """(identity, weights stat) of the source model: what makes an ONNX export of it stale."""
-    from .onnx_runtime import OPSET, file_sha256, weights_identity
+    from .hashing import file_sha256
+    from .onnx_runtime import OPSET, weights_identity
 
     stat = weights_identity(model_path, previous_stat)
     identity = {

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .onnx_runtime import RECORD_FORMAT, OnnxExportError, _announce, file_sha256
+from .hashing import file_sha256
+from .onnx_runtime import RECORD_FORMAT, OnnxExportError, _announce
 
 
 # ---- the cache: one exported file, its record, staleness ------------------------------------------

@@ -19,7 +19,6 @@ the verification result and the library versions. A missing, corrupt (sha256 mis
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import inspect
 import os
@@ -45,14 +44,6 @@ class OnnxExportError(RagError):
 def onnx_available() -> bool:
     """True when onnxruntime and tokenizers can be imported (without importing them)."""
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _announce(message: str) -> None:

@@ -8,7 +8,6 @@ on load is reported as IndexStoreError, and the caller rebuilds.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import numpy as np
 from .chunking import Chunk, Sentence, chunk_document
 from .corpus import Document
 from .errors import IndexStoreError
+from .hashing import file_sha256
 from .settings import Settings
 
 FORMAT_VERSION = 1
@@ -50,7 +50,6 @@ class IndexStore:
     dimension: int
     entries: dict[str, DocumentEntry]
     faiss_index: Any  # a faiss.Index (faiss has no type stubs)
-    faiss_info: dict
     manifest: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -204,7 +203,7 @@ def build_store(
     onnx = onnx_manifest() if callable(onnx_manifest) else None
     if onnx:  # the ONNX export cache questions are embedded with (rag/onnx_runtime.py)
         manifest["onnx"] = onnx
-    store = IndexStore(settings, embedder.model_name, dim, entries, index, info, manifest)
+    store = IndexStore(settings, embedder.model_name, dim, entries, index, manifest)
     stats = {"reused_documents": len(reusable), "embedded_documents": len(todo), "embedded_texts": len(texts)}
     return store, stats
 
@@ -270,14 +269,6 @@ def build_manifest(entries, settings, model_id, dim, info, documents) -> dict:
     return _manifest(entries, settings, model_id, dim, info, documents)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write_json(path: Path, data) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False)
@@ -312,7 +303,7 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
         if onnx_dir.is_relative_to(index_dir.resolve()):  # recorded relative to the index folder when inside it
             manifest["onnx"] = {**manifest["onnx"], "dir": str(onnx_dir.relative_to(index_dir.resolve()))}
     manifest["files"] = {
-        name: {"bytes": (build / name).stat().st_size, "sha256": _sha256(build / name)} for name in FILES
+        name: {"bytes": (build / name).stat().st_size, "sha256": file_sha256(build / name)} for name in FILES
     }
     _write_json(build / "manifest.json", manifest)
     store.manifest = manifest
@@ -362,7 +353,7 @@ def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Set
             raise IndexStoreError(f"index file missing: {path}")
         if path.stat().st_size != expected.get("bytes"):
             raise IndexStoreError(f"index file truncated or changed: {path}")
-        if settings.verify_checksums and _sha256(path) != expected.get("sha256"):
+        if settings.verify_checksums and file_sha256(path) != expected.get("sha256"):
             raise IndexStoreError(f"index file corrupt (checksum mismatch): {path}")
     try:
         records = json.loads((build / "chunks.json").read_text(encoding="utf-8"))
@@ -402,4 +393,4 @@ def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Set
     if s_pos != len(sentence_vectors) or c_pos != len(chunk_vectors) or index.ntotal != len(chunk_vectors):
         raise IndexStoreError(f"index in {build} is inconsistent (vector counts do not match the chunk table)")
     apply_search_params(index, settings)
-    return IndexStore(settings, manifest["model_id"], dim, entries, index, manifest.get("faiss", {}), manifest)
+    return IndexStore(settings, manifest["model_id"], dim, entries, index, manifest)

@@ -52,12 +52,12 @@ def text_scale(n: int, queries: int, workdir: str, basis: str | None = None) -> 
     # Warm-up on a tiny corpus so lazy imports (bm25s, stemmer, ...) are not counted as corpus memory.
     tiny_docs, tiny_entries, _ = synthetic_store_inputs(10, seed=5)
     tiny_vectors = np.vstack([e.chunk_vectors for e in tiny_entries.values()])
-    tiny_index, tiny_info = build_faiss(tiny_vectors, settings)
+    tiny_index, _ = build_faiss(tiny_vectors, settings)
     tiny_embedder = _FixedEmbedder(settings.model)
     tiny_embedder.next = tiny_vectors[0]
     tiny = Assistant(
         tiny_docs,
-        IndexStore(settings, settings.model, 384, tiny_entries, tiny_index, tiny_info, {}),
+        IndexStore(settings, settings.model, 384, tiny_entries, tiny_index, {}),
         settings,
         tiny_embedder,  # type: ignore[arg-type]  # a stand-in with the query interface
     )
@@ -79,7 +79,7 @@ def text_scale(n: int, queries: int, workdir: str, basis: str | None = None) -> 
     del chunk_vectors
     t = time.perf_counter()
     manifest = build_manifest(entries, settings, settings.model, 384, info, documents)
-    store = IndexStore(settings, settings.model, 384, entries, index, info, manifest)
+    store = IndexStore(settings, settings.model, 384, entries, index, manifest)
     store_s = time.perf_counter() - t
     texts = [c.embed_text for c in store.chunks]
     t = time.perf_counter()
