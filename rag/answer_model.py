@@ -289,12 +289,13 @@ class AnswerScorer:
         return f"{self.folder.name}@{str(self.config.get('weights_sha256', ''))[:12]}"
 
     # ---- the ONNX export ------------------------------------------------------------------------
-    def identity(self) -> dict[str, Any]:
-        """What makes an export stale: these weights, the base model's, the pair format, the opset."""
+    def identity(self, previous_base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(identity, base weights stat): what makes an export stale (these weights, the base model's, the pair
+        format, the opset). `previous_base`, the stat recorded last time, spares re-hashing unchanged weights."""
         from .onnx_runtime import OPSET, weights_identity
 
-        base = weights_identity(base_model_path())
-        return {
+        base = weights_identity(base_model_path(), previous_base)
+        identity = {
             "model": self.folder.name,
             "weights_sha256": self.config.get("weights_sha256"),
             "base_weights_sha256": base["sha256"],
@@ -302,6 +303,7 @@ class AnswerScorer:
             "opset": OPSET,
             "trainable_from_layer": self.config.get("trainable_from_layer"),
         }
+        return identity, base
 
     def use_index(self, index_dir: str | Path) -> None:
         from .onnx_runtime import ONNX_DIR_NAME
@@ -324,12 +326,16 @@ class AnswerScorer:
             if not onnx_available():
                 raise OnnxExportError("onnxruntime or tokenizers is not installed (pip install onnxruntime)")
             artifact = OnnxArtifact(folder, self.ONNX_NAME)
+            identity, base_stat = self.identity((artifact.read_record() or {}).get("source_stat"))
             record = artifact.ensure(
-                self.identity(),
+                identity,
                 self._export,
                 verify_checksums=self.verify_checksums,
                 what=f"the answer model {self.folder.name}",
+                extra={"source_stat": base_stat},
             )
+            if record.get("source_stat") != base_stat:  # same weights, touched file: remember the new stat
+                artifact.update_record(source_stat=base_stat)
             encoder = OnnxEncoder(artifact.onnx_path, threads=self.threads)
         except Exception as exc:
             self.onnx_error = str(exc)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .hashing import file_sha256
+from .hashing import file_sha256, sha256_matches, stat_signature
 from .onnx_runtime import RECORD_FORMAT, OnnxExportError, _announce
 
 
@@ -36,10 +36,10 @@ def weights_identity(
     previous: Mapping[str, Any] | None = None,
     candidates: Sequence[str] = ("model.safetensors", "pytorch_model.bin"),
 ) -> dict[str, Any]:
-    """{file, path, bytes, mtime_ns, sha256} of a model folder's weights file.
+    """{file, path, bytes, mtime_ns, ctime_ns, inode, sha256} of a model folder's weights file.
 
-    The sha256 of a 90 MB file costs ~0.1 s, so it is taken from `previous` (an earlier result) when path,
-    size and mtime are unchanged, and computed otherwise.
+    The sha256 of a 90 MB file costs 0.1-0.3 s, so it is taken from `previous` (an earlier result) when the
+    path and stat signature (`hashing.stat_signature`) are unchanged, and computed otherwise.
     """
     folder = Path(folder)
     for name in candidates:
@@ -48,9 +48,8 @@ def weights_identity(
             break
     else:
         raise OnnxExportError(f"no weights file ({', '.join(candidates)}) in {folder}")
-    stat = path.stat()
-    info = {"file": name, "path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if previous and all(previous.get(k) == info[k] for k in ("path", "bytes", "mtime_ns")) and previous.get("sha256"):
+    info: dict[str, Any] = {"file": name, "path": str(path.resolve()), **stat_signature(path)}
+    if previous and all(previous.get(k) == v for k, v in info.items()) and previous.get("sha256"):
         info["sha256"] = previous["sha256"]
     else:
         info["sha256"] = file_sha256(path)
@@ -121,7 +120,7 @@ class OnnxArtifact:
             return [f"ONNX file missing: {path}"]
         if path.stat().st_size != record.get("bytes"):
             return [f"ONNX file truncated or changed (size): {path}"]
-        if verify_checksums and file_sha256(path) != record.get("sha256"):
+        if verify_checksums and not sha256_matches(path, record.get("sha256"), record.get("verified_stat")):
             return [f"ONNX file corrupt or edited (sha256 mismatch): {path}"]
         return []
 
@@ -143,7 +142,7 @@ class OnnxArtifact:
         """
         record = self.read_record()
         if not self.problems(identity, verify_checksums, record):
-            return dict(record or {})
+            return self._remember_verified(dict(record or {}), verify_checksums)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -180,6 +179,7 @@ class OnnxArtifact:
                 "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "export_seconds": round(time.perf_counter() - started, 2),
                 "libraries": library_versions(),
+                "verified_stat": stat_signature(self.onnx_path),
                 **dict(extra or {}),
             }
             self._write_record(record)
@@ -189,6 +189,16 @@ class OnnxArtifact:
                     f"on {report.get('rows', '?')} texts) in {time.perf_counter() - started:.1f} s"
                 )
             return record
+
+    def _remember_verified(self, record: dict, verified: bool) -> dict:
+        """Record the stat signature of a file whose sha256 was just checked in full, so the next load of the
+        unchanged file skips re-reading it (best effort)."""
+        if verified and self.onnx_path.is_file():
+            signature = stat_signature(self.onnx_path)
+            if record.get("verified_stat") != signature:
+                self.update_record(verified_stat=signature)
+                record["verified_stat"] = signature
+        return record
 
     def _write_record(self, record: Mapping[str, Any]) -> None:
         tmp_record = self.folder / f".{self.name}.json.tmp-{os.getpid()}"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import Assistant, Settings
+from rag import Assistant, Settings, hashing
 from rag.embedding import (
     ONNX_NAME,
     VERIFY_TEXTS,
@@ -28,6 +28,7 @@ from rag.embedding import (
     embedder_identity,
     resolve_model_path,
 )
+from rag.hashing import stat_signature
 from rag.onnx_runtime import (
     ONNX_DIR_NAME,
     OnnxArtifact,
@@ -134,7 +135,9 @@ def test_corrupted_onnx_file_is_reexported_with_a_message(st_model, exported, tm
     onnx_file = folder / f"{ONNX_NAME}.onnx"
     data = bytearray(onnx_file.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, different content
+    before = onnx_file.stat()
     onnx_file.write_bytes(bytes(data))
+    os.utime(onnx_file, ns=(before.st_atime_ns, before.st_mtime_ns))  # even with the old mtime put back
     artifact = OnnxArtifact(folder, ONNX_NAME)
     identity = artifact.read_record()["identity"]
     assert any("sha256 mismatch" in p for p in artifact.problems(identity))
@@ -148,6 +151,26 @@ def test_corrupted_onnx_file_is_reexported_with_a_message(st_model, exported, tm
     assert "Loading weights" not in err
     onnx_embedder(st_model, folder)  # now valid: nothing to do, nothing said
     assert capfd.readouterr().err == ""
+
+
+def test_a_verified_onnx_file_is_not_reread_until_it_changes(exported, tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    shutil.copytree(exported[0], folder)  # a copy: new inode, so the first check reads it in full
+    artifact = OnnxArtifact(folder, ONNX_NAME)
+    identity = artifact.read_record()["identity"]
+    record = artifact.ensure(identity, lambda tmp: pytest.fail("a valid export was exported again"))
+    assert record["verified_stat"] == stat_signature(artifact.onnx_path) == artifact.read_record()["verified_stat"]
+
+    def no_reading(path):
+        raise AssertionError(f"re-read {path}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(hashing, "file_sha256", no_reading)
+        assert artifact.problems(identity) == []  # unchanged since verified: trusted without reading 90 MB
+    data = bytearray(artifact.onnx_path.read_bytes())
+    data[100] ^= 0xFF
+    artifact.onnx_path.write_bytes(bytes(data))
+    assert any("sha256 mismatch" in p for p in artifact.problems(identity))
 
 
 def test_changed_model_identity_makes_the_export_stale(st_model, exported, tmp_path):
@@ -272,7 +295,7 @@ def test_export_bert_to_onnx_handles_tuple_outputs(st_model, tmp_path):
 QUESTION = "Who was the first keeper of the Grey Heron Point Light?"
 CHILD = r"""
 import json, sys
-from rag import Assistant, Settings
+from rag import Assistant, Settings, hashing
 from rag.cli import main
 settings = Settings(**json.loads(sys.argv[3]))
 assistant = Assistant.load(corpus_dir=sys.argv[1], index_dir=sys.argv[2], settings=settings)
