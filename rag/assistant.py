@@ -60,6 +60,7 @@ class Assistant:
         index_dir: Path | None = None,
         load_errors: list[DocumentError] | None = None,
         build_info: dict | None = None,
+        answer_model: tuple[AnswerScorer | None, Calibration | None] | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -67,7 +68,7 @@ class Assistant:
         self.index_dir = index_dir
         self.load_errors = list(load_errors or [])
         self.build_info = build_info or {}
-        self.answer_scorer, self.calibration = answer_model_for(settings)
+        self.answer_scorer, self.calibration = answer_model if answer_model is not None else answer_model_for(settings)
         if self.answer_scorer is not None and index_dir is not None:
             self.answer_scorer.use_index(index_dir)  # ONNX export beside the embedder's, made once
         self._state = self._make_state(documents, store)
@@ -92,11 +93,14 @@ class Assistant:
         embedder: Embedder | None = None,
         progress: Callable[[int, int], Callable[[int], None]] | None = None,
         warm: bool = True,
+        answer_model: tuple[AnswerScorer | None, Calibration | None] | None = None,
     ) -> Assistant:
         """Load documents and their index; build or update the index when missing, stale or corrupt.
 
         `warm=True` also loads the embedding model now, so the first question is as fast as the rest;
-        commands that never embed a question (`rag index`) pass False.
+        commands that never embed a question (`rag index`) pass False. `embedder` and `answer_model` (scorer,
+        calibration: what `answer_model_for(settings)` returns) let one process share loaded models
+        between several indexes, as the eval does.
         """
         started = time.perf_counter()
         settings = settings or Settings()
@@ -114,7 +118,9 @@ class Assistant:
         store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
         if warm:
             embedder.encode_query("warm-up")
-        assistant = cls(loaded.documents, store, settings, embedder, corpus_dir, index_dir, loaded.errors, info)
+        assistant = cls(
+            loaded.documents, store, settings, embedder, corpus_dir, index_dir, loaded.errors, info, answer_model
+        )
         if warm and assistant.answer_scorer is not None:
             assistant.answer_scorer.score("warm-up", ["warm-up"], ["warm-up"])
         info["load_seconds"] = time.perf_counter() - started

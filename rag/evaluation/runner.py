@@ -18,6 +18,7 @@ WARM_UP_QUESTION = "What is this warm-up question about?"
 
 _EMBEDDERS: dict[tuple, object] = {}
 MODEL_LOAD: dict[str, float] = {}
+_ANSWER_MODELS: dict[tuple, Any] = {}
 
 
 def get_embedder(settings):
@@ -42,6 +43,17 @@ def get_embedder(settings):
     return _EMBEDDERS[key]
 
 
+def get_answer_model(settings):
+    """One loaded answer model (scorer, calibration) per process and settings: each temporary index would
+    otherwise export its own ONNX copy of it."""
+    from rag.assistant import answer_model_for
+
+    key = (settings.answer_model, settings.query_threads, settings.query_backend, settings.verify_checksums)
+    if key not in _ANSWER_MODELS:
+        _ANSWER_MODELS[key] = answer_model_for(settings)
+    return _ANSWER_MODELS[key]
+
+
 def clear_query_cache(embedder) -> None:
     """Forget cached question vectors, so every timed question computes its embedding."""
     clear = getattr(embedder, "clear_cache", None)
@@ -60,7 +72,13 @@ def open_assistant(
     with contextlib.ExitStack() as stack:
         if index_dir is None:
             index_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-eval-index-"))
-        yield Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, settings=settings, embedder=embedder)
+        yield Assistant.load(
+            corpus_dir=corpus_dir,
+            index_dir=index_dir,
+            settings=settings,
+            embedder=embedder,
+            answer_model=get_answer_model(settings),
+        )
 
 
 # ---- one set ------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
     from rag import Assistant, Settings
     from rag.sentences import split_sentences
 
-    from .runner import WARM_UP_QUESTION, clear_query_cache, get_embedder
+    from .runner import WARM_UP_QUESTION, clear_query_cache, get_answer_model, get_embedder
 
     settings = settings or Settings()
     embedder = embedder or get_embedder(settings)
@@ -64,7 +64,13 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
             name = _safe_name(article.title, i)
             (corpus / name).write_text(article.text + "\n", encoding="utf-8")
             doc_ids.append(name)
-        assistant = Assistant.load(corpus_dir=corpus, index_dir=index, settings=settings, embedder=embedder)
+        assistant = Assistant.load(
+            corpus_dir=corpus,
+            index_dir=index,
+            settings=settings,
+            embedder=embedder,
+            answer_model=get_answer_model(settings),
+        )
         load_seconds = assistant.build_info.get("load_seconds")
 
         # reference: every sentence of each article, embedded once
