@@ -198,24 +198,22 @@ def cmd_chat(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    try:
-        from rag.ui.app import serve  # installed: ui/ is the package rag.ui
-    except ImportError:  # a source checkout used without `pip install -e .`
-        from ui.app import serve
+    from concurrent.futures import ThreadPoolExecutor
 
-    from .settings import Settings
+    from .assistant import Assistant
 
-    settings = None
-    if args.settings:
-        settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
-    serve(
-        host=args.host,
-        port=args.port,
-        corpus_dir=args.corpus,
-        index_dir=args.index,
-        feedback_path=args.feedback,
-        settings=settings,
-    )
+    settings = _settings(args)
+    print("Loading the documents and the model…", file=sys.stderr, flush=True)
+    # The documents, index and models load on a thread while this one imports Gradio (≈ 4 s of CPU, the
+    # largest part of the start-up): ONNX session set-up and file reads release the GIL, so they overlap.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-load") as pool:
+        loading = pool.submit(Assistant.load, corpus_dir=args.corpus, index_dir=args.index, settings=settings)
+        try:
+            from rag.ui.app import serve  # installed: ui/ is the package rag.ui
+        except ImportError:  # a source checkout used without `pip install -e .`
+            from ui.app import serve
+        assistant = loading.result()
+    serve(host=args.host, port=args.port, feedback_path=args.feedback, assistant=assistant)
     return 0
 
 

@@ -452,12 +452,16 @@ def serve(
     index_dir: str | os.PathLike | None = None,
     feedback_path: str | os.PathLike | None = None,
     settings=None,
+    assistant: Assistant | None = None,
 ) -> None:
-    """Load the documents and model once, then serve the chat until interrupted (blocking)."""
+    """Load the documents and model once (unless given a loaded `assistant`), then serve the chat until
+    interrupted (blocking)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    print("Loading the documents and the model…", file=sys.stderr, flush=True)
+    if assistant is None:
+        print("Loading the documents and the model…", file=sys.stderr, flush=True)
+        limit_torch_threads()
+        assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, settings=settings)
     limit_torch_threads()
-    assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, settings=settings)
     path = Path(feedback_path) if feedback_path is not None else default_feedback_path()
     demo = build_app(assistant, path)
     print(f"{len(assistant.documents)} document(s) ready; votes go to {path}", file=sys.stderr, flush=True)
