@@ -18,6 +18,7 @@ from .composer import Composer, QuestionPart
 from .corpus import Document, load_corpus, load_document
 from .embedding import Embedder
 from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError, ModelError
+from .lexical import import_in_background
 from .question import analyse_question, search_text_for, split_compound, validate_question
 from .retrieval import Retriever
 from .settings import Settings
@@ -104,6 +105,8 @@ class Assistant:
         """
         started = time.perf_counter()
         settings = settings or Settings()
+        if settings.retrieval_mode != "dense":
+            import_in_background()
         corpus_dir = Path(corpus_dir) if corpus_dir is not None else default_dir("corpus")
         index_dir = Path(index_dir) if index_dir is not None else default_dir("index")
         loaded = load_corpus(corpus_dir, settings)
