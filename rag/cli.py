@@ -159,12 +159,20 @@ def cmd_index(args) -> int:
         print(f"  because: {reason}")
     for err in assistant.load_errors:
         print(f"  skipped: {err}", file=sys.stderr)
+    if info.get("save_error"):  # saving is what `rag index` is for: say so and fail
+        print(f"rag: error: {info['save_error']}", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_add(args) -> int:
+    from .intake import check_file_type
+
+    settings = _settings(args)
+    for path in args.paths:  # a bad file fails here, before the model loads (seconds)
+        check_file_type(path, settings)
     assistant = _load(args)
-    ids = assistant.add_documents(args.paths)
+    ids = assistant.add_documents(args.paths, replace=args.replace)
     print(f"added {len(ids)} document(s): {', '.join(ids)}")
     return 0
 
@@ -265,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", parents=after, help="add files to the corpus and index them")
     p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument(
+        "--replace", action="store_true", help="overwrite a corpus document of the same name (else: an error)"
+    )
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("chat", parents=after, help="a conversation in the terminal")
