@@ -139,6 +139,9 @@ def cmd_index(args) -> int:
     assistant = _load(args, rebuild=args.rebuild, warm=False, embedder=embedder)
     seconds = time.perf_counter() - started
     info = assistant.build_info
+    if info.get("save_error"):  # saving is what `rag index` is for: fail, and print no "built" line
+        print(f"rag: error: {info['save_error']}", file=sys.stderr)
+        return 2
     m = assistant.store.manifest
     # What this command spent; the rest of `time rag index` is starting Python and importing `rag`.
     if spent.texts:
@@ -159,18 +162,15 @@ def cmd_index(args) -> int:
         print(f"  because: {reason}")
     for err in assistant.load_errors:
         print(f"  skipped: {err}", file=sys.stderr)
-    if info.get("save_error"):  # saving is what `rag index` is for: say so and fail
-        print(f"rag: error: {info['save_error']}", file=sys.stderr)
-        return 2
     return 0
 
 
 def cmd_add(args) -> int:
-    from .intake import check_file_type
+    from .assistant import default_dir
+    from .intake import prepare_additions
 
-    settings = _settings(args)
-    for path in args.paths:  # a bad file fails here, before the model loads (seconds)
-        check_file_type(path, settings)
+    # every check that needs no model, first: a bad file fails at once, not after loading the model
+    prepare_additions(args.paths, _settings(args), args.corpus or default_dir("corpus"), {}, args.replace)
     assistant = _load(args)
     ids = assistant.add_documents(args.paths, replace=args.replace)
     print(f"added {len(ids)} document(s): {', '.join(ids)}")

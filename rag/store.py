@@ -301,15 +301,19 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f"build-{time.strftime('%Y%m%d%H%M%S')}-", dir=index_dir))
     pointer = index_dir / (CURRENT_FILE + f".tmp-{os.getpid()}")
+    writing: list[str] = []  # the file being written, for the error message
     try:
-        _write_build(store, index_dir, build, pointer)
+        _write_build(store, index_dir, build, pointer, writing)
     except BaseException as exc:
         shutil.rmtree(build, ignore_errors=True)
         pointer.unlink(missing_ok=True)
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not a save error
             raise
         reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
-        error = OSError(f"cannot save the index to {index_dir} ({reason}); the previous index is unchanged")
+        if isinstance(exc, OSError) and exc.errno is None:  # numpy's short write: "N requested and M written"
+            reason += ", out of disk space?"
+        what = f"writing {writing[-1]} failed: " if writing else ""
+        error = OSError(f"cannot save the index to {index_dir} ({what}{reason}); the previous index is unchanged")
         error.errno = getattr(exc, "errno", None)
         raise error from exc
     checkpoint("save:after-publish")
@@ -317,7 +321,7 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
     return build
 
 
-def _write_build(store: IndexStore, index_dir: Path, build: Path, pointer: Path) -> None:
+def _write_build(store: IndexStore, index_dir: Path, build: Path, pointer: Path, writing: list[str]) -> None:
     import faiss
 
     records = {
@@ -330,10 +334,14 @@ def _write_build(store: IndexStore, index_dir: Path, build: Path, pointer: Path)
         }
         for d, e in store.entries.items()
     }
+    writing.append("chunks.json")
     _write_json(build / "chunks.json", records)
+    writing.append("chunk_vectors.npy")
     np.save(build / "chunk_vectors.npy", store.chunk_vectors)
     checkpoint("save:writing")
+    writing.append("sentence_vectors.npy")
     np.save(build / "sentence_vectors.npy", store.sentence_vectors)
+    writing.append("dense.faiss")
     try:
         faiss.write_index(store.faiss_index, str(build / "dense.faiss"))
     except RuntimeError as exc:  # faiss reports a failed write (EFBIG, ENOSPC) as a RuntimeError
@@ -348,8 +356,10 @@ def _write_build(store: IndexStore, index_dir: Path, build: Path, pointer: Path)
     manifest["files"] = {
         name: {"bytes": (build / name).stat().st_size, "sha256": _sha256(build / name)} for name in FILES
     }
+    writing.append("manifest.json")
     _write_json(build / "manifest.json", manifest)
     store.manifest = manifest
+    writing.append(pointer.name)
     with open(pointer, "w", encoding="utf-8") as fh:
         fh.write(build.name + "\n")
         fh.flush()
