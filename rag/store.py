@@ -413,7 +413,9 @@ def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Set
     except (OSError, ValueError) as exc:
         raise IndexStoreError(f"unreadable manifest {manifest_path}: {exc}") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexStoreError(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}")
+        raise IndexStoreError(
+            f"index format {manifest.get('format_version')} is not {FORMAT_VERSION} in {manifest_path}"
+        )
     for name in FILES:
         path = build / name
         expected = manifest.get("files", {}).get(name, {})

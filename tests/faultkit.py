@@ -50,6 +50,19 @@ def make_place(root: Path, onnx_template: Path) -> Place:
     return place
 
 
+def clone_place(template: Place, root: Path, onnx_template: Path) -> Place:
+    """A private copy of a built place (corpus, src, live build and CURRENT): no model work per test."""
+    place = Place(root, root / "corpus", root / "index", root / "src")
+    shutil.copytree(template.corpus, place.corpus)
+    shutil.copytree(template.src, place.src)
+    place.index.mkdir()
+    live = (template.index / "CURRENT").read_text().strip()
+    shutil.copytree(template.index / live, place.index / live)
+    shutil.copy(template.index / "CURRENT", place.index / "CURRENT")
+    seed_onnx(place.index, onnx_template)
+    return place
+
+
 def seed_onnx(index: Path, template: Path) -> None:
     """Hard-link the verified ONNX exports into `index/onnx` (copies if linking fails): no re-export."""
     target = index / "onnx"

@@ -15,6 +15,7 @@ from faultkit import (
     OLD_DOCS,
     assert_answers,
     build_only,
+    clone_place,
     leftovers,
     live_documents,
     load,
@@ -38,12 +39,18 @@ def onnx_template(corpus_assistant):
     return corpus_assistant.index_dir / "onnx"
 
 
-@pytest.fixture
-def place(tmp_path, onnx_template, embedder):
-    """Two documents, indexed; src/orchard.txt ready to add."""
-    place = make_place(tmp_path, onnx_template)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, onnx_template, embedder):
+    """Two documents, indexed once per module; src/orchard.txt ready to add."""
+    place = make_place(tmp_path_factory.mktemp("template"), onnx_template)
     assert build_only(place, embedder)["action"] == "built"
     return place
+
+
+@pytest.fixture
+def place(tmp_path, template, onnx_template):
+    """A private copy of the template: each test damages or kills its own."""
+    return clone_place(template, tmp_path / "place", onnx_template)
 
 
 # point → which index is live right after the kill
