@@ -144,12 +144,12 @@ def test_second_builder_waits_for_the_first(place, embedder):
     assert_answers(load(place, embedder), with_new=True)
 
 
-def test_three_builders_at_once_leave_one_good_index(place, embedder):
-    """No pause points: three real processes started together, as a user double-clicking a script would."""
+def test_two_builders_at_once_leave_one_good_index(place, embedder):
+    """No pause points: two real processes started together (as two terminals would): one good index after."""
     (place.corpus / NEW_DOC).write_text(NEW_TEXT)
-    procs = [start(place, "index", "--rebuild", tag=f"b{i}") for i in range(3)]
+    procs = [start(place, "index", "--rebuild", tag=f"b{i}") for i in range(2)]
     codes = [p.wait(timeout=300) for p in procs]
-    assert codes == [0, 0, 0], [output(place, f"b{i}") for i in range(3)]
+    assert codes == [0, 0], [output(place, f"b{i}") for i in range(2)]
     assert live_documents(place) == NEW and leftovers(place) == []
     assert len(list(place.index.glob("build-*"))) == 1
     assistant = load(place, embedder)
