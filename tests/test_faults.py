@@ -85,10 +85,11 @@ def test_sigkill_of_rag_index(place, embedder, point):
     assert live_documents(place) == NEW
 
 
-# point → (index live right after the kill, what the corpus may hold besides its visible files)
+# point → which index is live right after the kill (the corpus never shows the file until the very end)
 ADD_KILLS = {
     "before-embedding": OLD,
     "during-embedding": OLD,
+    "after-embedding": OLD,
     "save:writing": OLD,
     "save:before-publish": OLD,
     "save:after-publish": NEW,  # index saved; the copy not yet renamed into the corpus
