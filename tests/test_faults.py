@@ -6,6 +6,7 @@ processes building one index folder at once. Disk full and damaged index files: 
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -156,3 +157,21 @@ def test_two_builders_at_once_leave_one_good_index(place, embedder):
     assistant = load(place, embedder)
     assert assistant.build_info["action"] == "loaded"
     assert_answers(assistant, with_new=True)
+
+
+def test_lock_wait_times_out_with_a_clear_error(tmp_path):
+    """A writer that never finishes: the next one gives up after its timeout, naming the holder (fast, no model)."""
+    from rag.errors import IndexStoreError
+    from rag.locking import index_lock
+
+    with index_lock(tmp_path) as first:
+        assert first.held and not first.waited
+        message = rf"another process \(pid {os.getpid()}\) has been writing the index in {tmp_path} for over 0 s"
+        with pytest.raises(IndexStoreError, match=message), index_lock(tmp_path, timeout=0.2):
+            pass
+    with index_lock(tmp_path) as again:  # released on close, like on the holder's death
+        assert again.held and not again.waited
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the index folder should be")
+    with index_lock(blocker / "index") as none:  # no lock possible: carry on, the save reports its own error
+        assert not none.held
