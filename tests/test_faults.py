@@ -11,9 +11,11 @@ import time
 
 import pytest
 from faultkit import (
+    A_NEW,
     NEW_DOC,
     NEW_TEXT,
     OLD_DOCS,
+    Q_NEW,
     assert_answers,
     build_only,
     clone_place,
@@ -144,6 +146,26 @@ def test_second_builder_waits_for_the_first(place, embedder):
     assert len(builds) == 1 and (place.index / "CURRENT").read_text().strip() == builds[0]  # the second's
     assert live_documents(place) == NEW and leftovers(place) == []
     assert_answers(load(place, embedder), with_new=True)
+
+
+def test_reader_that_waited_uses_the_index_just_built(place, embedder):
+    """`rag ask` started during `rag index` (as `rag serve` might be): it waits, then loads that build, not a third."""
+    (place.corpus / NEW_DOC).write_text(NEW_TEXT)
+    live = (place.index / "CURRENT").read_text().strip()
+    builder = start(place, "index", pause_at="save:before-publish", tag="builder")
+    wait_paused(builder, place, tag="builder")
+    (built,) = [p.name for p in place.index.glob("build-*") if p.name != live]  # complete, not yet published
+    asker = start(place, "ask", Q_NEW, tag="asker")
+    for _ in range(2400):
+        if "waiting for another process" in output(place, "asker")[1] or asker.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert asker.poll() is None, output(place, "asker")
+    resume(place, tag="builder")
+    assert builder.wait(timeout=120) == 0 and asker.wait(timeout=180) == 0, output(place, "asker")
+    assert A_NEW in output(place, "asker")[0]
+    assert (place.index / "CURRENT").read_text().strip() == built  # the reader built nothing of its own
+    assert live_documents(place) == NEW and leftovers(place) == []
 
 
 def test_two_builders_at_once_leave_one_good_index(place, embedder):
