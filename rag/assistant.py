@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,10 +14,12 @@ from pathlib import Path
 from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
 from .answer_model import AnswerScorer, Calibration, load_calibration
 from .composer import Composer, QuestionPart
-from .corpus import Document, load_corpus, load_document
+from .corpus import Document, load_corpus
 from .embedding import Embedder
 from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError, ModelError
+from .intake import discard_copies, prepare_additions, publish_copies, stage_copies
 from .lexical import import_in_background
+from .locking import Lock, index_lock, remove_crash_leftovers
 from .question import analyse_question, search_text_for, split_compound, validate_question
 from .retrieval import Retriever
 from .settings import Settings
@@ -118,7 +119,7 @@ class Assistant:
         embedder = embedder or Embedder.from_settings(settings)
         if hasattr(embedder, "use_index"):  # ONNX export cached in <index>/onnx (made there once if missing)
             embedder.use_index(index_dir)
-        store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress)
+        store, info = cls._open_index(loaded.documents, settings, embedder, index_dir, rebuild, progress, corpus_dir)
         if warm:
             embedder.encode_query("warm-up")
         assistant = cls(
@@ -130,7 +131,7 @@ class Assistant:
         return assistant
 
     @staticmethod
-    def _open_index(documents, settings, embedder, index_dir, rebuild, progress):
+    def _open_index(documents, settings, embedder, index_dir, rebuild, progress, corpus_dir=None):
         previous: IndexStore | None = None
         reasons: list[str] = []
         if not rebuild:
@@ -145,6 +146,21 @@ class Assistant:
                 return previous, {"action": "loaded", "reasons": []}
         else:
             reasons = ["rebuild requested"]
+        with index_lock(index_dir) as lock:  # one writer per folder; readers above need no lock
+            if lock.held:
+                remove_crash_leftovers(index_dir, corpus_dir)
+            if lock.waited and not rebuild:  # the process we waited for may have built just this
+                try:
+                    fresh = load_store(index_dir, documents, settings)
+                    if not fresh.staleness(documents, settings, embedder.model_name):
+                        return fresh, {"action": "loaded", "reasons": []}
+                    previous = fresh
+                except IndexStoreError:
+                    pass
+            return Assistant._build_and_save(documents, settings, embedder, index_dir, previous, progress, reasons)
+
+    @staticmethod
+    def _build_and_save(documents, settings, embedder, index_dir, previous, progress, reasons):
         callback = None
         if progress is not None:
             todo = sum(
@@ -156,8 +172,9 @@ class Assistant:
         store, stats = build_store(documents, settings, embedder, previous, callback)
         try:
             save_store(store, index_dir)
-        except OSError as exc:
+        except OSError as exc:  # questions are still answered from the index in memory
             log.warning("index built but not saved to %s: %s", index_dir, exc)
+            return store, {"action": "built", "reasons": reasons, **stats, "save_error": str(exc)}
         return store, {"action": "built", "reasons": reasons, **stats}
 
     # ---- asking ----------------------------------------------------------------------------
@@ -221,32 +238,36 @@ class Assistant:
         return cleaned
 
     # ---- growing the corpus -----------------------------------------------------------------
-    def add_documents(self, paths: Iterable[str | Path], copy_into_corpus: bool = True) -> list[str]:
+    def add_documents(
+        self, paths: Iterable[str | Path], copy_into_corpus: bool = True, replace: bool = False
+    ) -> list[str]:
         """Read, index and (by default) copy new files into the corpus folder; returns their ids.
 
-        Raises DocumentError (naming the file) before anything changes if any file is unusable.
+        Only what a folder load would read is accepted: a regular file (not a symlink, folder, FIFO or
+        device) with a supported extension, valid UTF-8 text, at most `Settings.max_document_bytes`.
+        A name already in the corpus with other content is refused unless `replace=True` (the same bytes
+        are simply re-indexed). Raises DocumentError (naming the file) before anything changes; an index
+        that cannot be saved raises OSError with the corpus and index unchanged.
         """
-        files = [Path(p) for p in paths]
-        new_docs: dict[str, Document] = {}
-        for path in files:
-            doc_id = path.name
-            new_docs[doc_id] = load_document(path, doc_id, self.settings)
-        with self._write_lock:
-            documents = {**self._state.documents, **new_docs}
+        corpus_dir = Path(self.corpus_dir) if copy_into_corpus and self.corpus_dir is not None else None
+        additions = prepare_additions(paths, self.settings, corpus_dir, self._state.documents, replace)
+        lock_here = index_lock(self.index_dir) if self.index_dir is not None else contextlib.nullcontext(Lock(False))
+        with self._write_lock, lock_here as lock:
+            if lock.held and self.index_dir is not None:
+                remove_crash_leftovers(self.index_dir, self.corpus_dir)
+            documents = {**self._state.documents, **{a.doc_id: a.document for a in additions}}
             store, stats = build_store(documents, self.settings, self.embedder, self._state.store)
-            if copy_into_corpus and self.corpus_dir is not None:
-                for path, doc_id in zip(files, new_docs):
-                    target = Path(self.corpus_dir) / doc_id
-                    if target.resolve() != path.resolve():
-                        _atomic_copy(path, target)
-                        # keep the stored path pointing at the corpus copy
-                        new_docs[doc_id] = load_document(target, doc_id, self.settings)
-                        documents[doc_id] = new_docs[doc_id]
-            if self.index_dir is not None:
-                save_store(store, self.index_dir)
+            stage_copies(additions)  # hidden temporary files: the corpus is unchanged until the rename below
+            try:
+                if self.index_dir is not None:
+                    save_store(store, self.index_dir)
+            except BaseException:
+                discard_copies(additions)
+                raise
+            publish_copies(additions)
             self._state = self._make_state(documents, store)
             self.build_info = {"action": "added", **stats}
-        return list(new_docs)
+        return [a.doc_id for a in additions]
 
 
 def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibration | None]:
@@ -267,15 +288,3 @@ def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibrati
         verify_checksums=settings.verify_checksums,
     )
     return scorer, load_calibration(folder)
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

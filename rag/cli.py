@@ -139,6 +139,9 @@ def cmd_index(args) -> int:
     assistant = _load(args, rebuild=args.rebuild, warm=False, embedder=embedder)
     seconds = time.perf_counter() - started
     info = assistant.build_info
+    if info.get("save_error"):  # saving is what `rag index` is for: fail, and print no "built" line
+        print(f"rag: error: {info['save_error']}", file=sys.stderr)
+        return 2
     m = assistant.store.manifest
     # What this command spent; the rest of `time rag index` is starting Python and importing `rag`.
     if spent.texts:
@@ -163,8 +166,13 @@ def cmd_index(args) -> int:
 
 
 def cmd_add(args) -> int:
+    from .assistant import default_dir
+    from .intake import prepare_additions
+
+    # every check that needs no model, first: a bad file fails at once, not after loading the model
+    prepare_additions(args.paths, _settings(args), args.corpus or default_dir("corpus"), {}, args.replace)
     assistant = _load(args)
-    ids = assistant.add_documents(args.paths)
+    ids = assistant.add_documents(args.paths, replace=args.replace)
     print(f"added {len(ids)} document(s): {', '.join(ids)}")
     return 0
 
@@ -263,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", parents=after, help="add files to the corpus and index them")
     p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument(
+        "--replace", action="store_true", help="overwrite a corpus document of the same name (else: an error)"
+    )
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("chat", parents=after, help="a conversation in the terminal")

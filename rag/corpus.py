@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -172,10 +174,64 @@ def load_document(path: Path, doc_id: str | None = None, settings: Settings | No
     """Read one file; raises DocumentError naming the file when it cannot be used."""
     settings = settings or Settings()
     path = Path(path)
+    return parse_document(read_document_bytes(path, settings.max_document_bytes), path, doc_id, settings)
+
+
+def describe_file_type(mode: int) -> str:
+    """What a non-regular file is, in words a user knows."""
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def read_document_bytes(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most `max_bytes`; DocumentError otherwise.
+
+    Why not `read_bytes()`: a FIFO would block forever and /dev/zero never ends. The type is checked
+    before opening, opened non-blocking, checked again on the open descriptor (the path may have been
+    swapped in between), and reading stops one byte past the limit.
+    """
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise DocumentError(str(path), f"is {describe_file_type(os.stat(path).st_mode)}, not a regular file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise DocumentError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(str(path), f"is {describe_file_type(info.st_mode)}, not a regular file")
+        if info.st_size > max_bytes:
+            raise DocumentError(str(path), _too_big(info.st_size, max_bytes))
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:  # grew while being read
+        raise DocumentError(str(path), _too_big(len(raw), max_bytes))
+    return raw
+
+
+def _too_big(size: int, limit: int) -> str:
+    return (
+        f"is {size / 1e6:.1f} MB, over the {limit / 1e6:g} MB limit for one document "
+        "(Settings.max_document_bytes); split it into smaller files"
+    )
+
+
+def parse_document(raw: bytes, path: Path, doc_id: str | None = None, settings: Settings | None = None) -> Document:
+    """Turn a file's bytes into a Document; DocumentError naming the file when they are not usable text."""
+    settings = settings or Settings()
+    if b"\x00" in raw[:65536]:
+        raise DocumentError(str(path), "is a binary file (it holds NUL bytes), not text")
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -86,6 +86,9 @@ class Settings:
     # corpus
     boilerplate_patterns: tuple[str, ...] = DEFAULT_BOILERPLATE
     file_extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm")
+    # the largest file read as a document (`rag add` refuses it, a folder load skips it with a warning):
+    # 10 MB is ~1.5 million words, far above any article, far below what would exhaust memory
+    max_document_bytes: int = 10_000_000
     verify_checksums: bool = True
 
     # Settings whose change makes a built index stale.
@@ -123,6 +126,10 @@ class Settings:
             raise ValueError(
                 f"answer_model must be a model name under rag/models/, a folder, or None, got {self.answer_model!r}"
             )
+        if isinstance(self.max_document_bytes, bool) or not isinstance(self.max_document_bytes, int):
+            raise ValueError(f"max_document_bytes must be an integer, got {self.max_document_bytes!r}")
+        if self.max_document_bytes < 1:
+            raise ValueError(f"max_document_bytes must be at least 1, got {self.max_document_bytes}")
         if not 1 <= self.max_answer_sentences <= 5:
             raise ValueError(f"max_answer_sentences must be between 1 and 5, got {self.max_answer_sentences}")
 

@@ -23,6 +23,7 @@ import numpy as np
 from .chunking import Chunk, Sentence, chunk_document
 from .corpus import Document
 from .errors import IndexStoreError
+from .faultpoints import armed, checkpoint
 from .hashing import file_sha256
 from .settings import Settings
 
@@ -181,6 +182,7 @@ def build_store(
             todo.append((documents[doc_id], sentences, chunks))
     # One batched encode over all new texts: faster than per-document calls.
     texts = [s.embed_text for _, ss, _ in todo for s in ss] + [c.embed_text for _, _, cs in todo for c in cs]
+    checkpoint("before-embedding")
     vectors = _encode_with_progress(embedder, texts, progress)
     pos_s, pos_c = 0, sum(len(ss) for _, ss, _ in todo)
     for doc, sentences, chunks in todo:
@@ -204,18 +206,22 @@ def build_store(
     if onnx:  # the ONNX export cache questions are embedded with (rag/onnx_runtime.py)
         manifest["onnx"] = onnx
     store = IndexStore(settings, embedder.model_name, dim, entries, index, manifest)
+    checkpoint("after-embedding")
     stats = {"reused_documents": len(reusable), "embedded_documents": len(todo), "embedded_texts": len(texts)}
     return store, stats
 
 
 def _encode_with_progress(embedder, texts: list[str], progress: Callable[[int], None] | None) -> np.ndarray:
-    if progress is None:
+    if progress is None and not armed("during-embedding"):
         return embedder.encode(texts)
-    step = 512
+    step = 512 if progress is not None else max(1, (len(texts) + 1) // 2)  # halves when a test pauses between
     parts = []
     for i in range(0, len(texts), step):
         parts.append(embedder.encode(texts[i : i + step]))
-        progress(len(texts[i : i + step]))
+        if progress is not None:
+            progress(len(texts[i : i + step]))
+        if i == 0 and len(texts) > step:
+            checkpoint("during-embedding")
     return _stack(parts, embedder.dimension) if parts else embedder.encode([])
 
 
@@ -277,12 +283,38 @@ def _write_json(path: Path, data) -> None:
 
 
 def save_store(store: IndexStore, index_dir: Path) -> Path:
-    """Write a complete new build folder, then atomically point CURRENT at it."""
-    import faiss
+    """Write a complete new build folder, then atomically point CURRENT at it.
 
+    Any failure (disk full, file-size limit, a write error inside FAISS) removes the unfinished folder
+    and raises OSError naming the file; CURRENT, and so the previous index, is left as it was.
+    """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f"build-{time.strftime('%Y%m%d%H%M%S')}-", dir=index_dir))
+    pointer = index_dir / (CURRENT_FILE + f".tmp-{os.getpid()}")
+    writing: list[str] = []  # the file being written, for the error message
+    try:
+        _write_build(store, index_dir, build, pointer, writing)
+    except BaseException as exc:
+        shutil.rmtree(build, ignore_errors=True)
+        pointer.unlink(missing_ok=True)
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not a save error
+            raise
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        if isinstance(exc, OSError) and exc.errno is None:  # numpy's short write: "N requested and M written"
+            reason += ", out of disk space?"
+        what = f"writing {writing[-1]} failed: " if writing else ""
+        error = OSError(f"cannot save the index to {index_dir} ({what}{reason}); the previous index is unchanged")
+        error.errno = getattr(exc, "errno", None)
+        raise error from exc
+    checkpoint("save:after-publish")
+    _remove_old_builds(index_dir, keep=build.name)
+    return build
+
+
+def _write_build(store: IndexStore, index_dir: Path, build: Path, pointer: Path, writing: list[str]) -> None:
+    import faiss
+
     records = {
         d: {
             "content_hash": e.content_hash,
@@ -293,10 +325,20 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
         }
         for d, e in store.entries.items()
     }
+    writing.append("chunks.json")
     _write_json(build / "chunks.json", records)
+    writing.append("chunk_vectors.npy")
     np.save(build / "chunk_vectors.npy", store.chunk_vectors)
+    checkpoint("save:writing")
+    writing.append("sentence_vectors.npy")
     np.save(build / "sentence_vectors.npy", store.sentence_vectors)
-    faiss.write_index(store.faiss_index, str(build / "dense.faiss"))
+    writing.append("dense.faiss")
+    try:
+        faiss.write_index(store.faiss_index, str(build / "dense.faiss"))
+    except RuntimeError as exc:  # faiss reports a failed write (EFBIG, ENOSPC) as a RuntimeError
+        raise OSError(f"cannot write {build / 'dense.faiss'}: {exc}") from exc
+    for name in FILES:  # numpy and faiss write without fsync; the manifest below vouches for these bytes
+        _fsync(build / name)
     manifest = dict(store.manifest)
     if isinstance(manifest.get("onnx"), dict) and manifest["onnx"].get("dir"):
         onnx_dir = Path(manifest["onnx"]["dir"]).resolve()
@@ -305,13 +347,24 @@ def save_store(store: IndexStore, index_dir: Path) -> Path:
     manifest["files"] = {
         name: {"bytes": (build / name).stat().st_size, "sha256": file_sha256(build / name)} for name in FILES
     }
+    writing.append("manifest.json")
     _write_json(build / "manifest.json", manifest)
     store.manifest = manifest
-    pointer = index_dir / (CURRENT_FILE + f".tmp-{os.getpid()}")
-    pointer.write_text(build.name + "\n", encoding="utf-8")
+    writing.append(pointer.name)
+    with open(pointer, "w", encoding="utf-8") as fh:
+        fh.write(build.name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    checkpoint("save:before-publish")
     os.replace(pointer, index_dir / CURRENT_FILE)
-    _remove_old_builds(index_dir, keep=build.name)
-    return build
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
@@ -328,7 +381,10 @@ def current_build(index_dir: Path) -> Path:
     pointer = Path(index_dir) / CURRENT_FILE
     if not pointer.exists():
         raise IndexStoreError(f"no index built yet in {index_dir}")
-    name = pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_bytes()[:4096].decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexStoreError(f"{pointer} is unreadable or not UTF-8 ({exc})") from exc
     build = Path(index_dir) / name
     if not name.startswith("build-") or not build.is_dir():
         raise IndexStoreError(f"{pointer} points at a missing build folder {name!r}")
@@ -336,50 +392,72 @@ def current_build(index_dir: Path) -> Path:
 
 
 def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Settings) -> IndexStore:
-    """Read the live build; IndexStoreError on anything missing, truncated or inconsistent."""
+    """Read the live build; IndexStoreError naming the bad file on anything missing, truncated or inconsistent."""
     import faiss
 
     build = current_build(index_dir)
+    manifest_path = build / "manifest.json"
     try:
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+            raise ValueError("not an index manifest")
     except (OSError, ValueError) as exc:
-        raise IndexStoreError(f"unreadable manifest in {build}: {exc}") from exc
+        raise IndexStoreError(f"unreadable manifest {manifest_path}: {exc}") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexStoreError(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}")
+        raise IndexStoreError(
+            f"index format {manifest.get('format_version')} is not {FORMAT_VERSION} in {manifest_path}"
+        )
     for name in FILES:
         path = build / name
         expected = manifest.get("files", {}).get(name, {})
         if not path.exists():
             raise IndexStoreError(f"index file missing: {path}")
-        if path.stat().st_size != expected.get("bytes"):
+        if not isinstance(expected, dict) or path.stat().st_size != expected.get("bytes"):
             raise IndexStoreError(f"index file truncated or changed: {path}")
         if settings.verify_checksums and file_sha256(path) != expected.get("sha256"):
             raise IndexStoreError(f"index file corrupt (checksum mismatch): {path}")
+    readers: dict[str, Callable[[Path], Any]] = {
+        "chunks.json": lambda path: json.loads(path.read_text(encoding="utf-8")),
+        "chunk_vectors.npy": lambda path: np.load(path, allow_pickle=False),
+        "sentence_vectors.npy": lambda path: np.load(path, allow_pickle=False),
+        "dense.faiss": lambda path: faiss.read_index(str(path)),
+    }
+    data: dict[str, Any] = {}
+    for name, read in readers.items():
+        try:
+            data[name] = read(build / name)
+        except Exception as exc:
+            raise IndexStoreError(f"cannot read index file {build / name}: {exc}") from exc
     try:
-        records = json.loads((build / "chunks.json").read_text(encoding="utf-8"))
-        chunk_vectors = np.load(build / "chunk_vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(build / "sentence_vectors.npy", allow_pickle=False)
-        index = faiss.read_index(str(build / "dense.faiss"))
-    except Exception as exc:
-        raise IndexStoreError(f"cannot read index in {build}: {exc}") from exc
-    dim = int(manifest["dimension"])
+        entries = _entries(data["chunks.json"], data["sentence_vectors.npy"], data["chunk_vectors.npy"], documents)
+        dim, model_id = int(manifest["dimension"]), str(manifest["model_id"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise IndexStoreError(f"index file {build / 'chunks.json'} or its manifest is malformed ({exc!r})") from exc
+    index = data["dense.faiss"]
+    n_s, n_c = sum(len(e.sentences) for e in entries.values()), sum(len(e.chunks) for e in entries.values())
+    chunk_vectors, sentence_vectors = data["chunk_vectors.npy"], data["sentence_vectors.npy"]
+    if n_s != len(sentence_vectors) or n_c != len(chunk_vectors) or index.ntotal != len(chunk_vectors):
+        raise IndexStoreError(f"index in {build} is inconsistent (vector counts do not match the chunk table)")
+    apply_search_params(index, settings)
+    return IndexStore(settings, model_id, dim, entries, index, manifest)
+
+
+def _entries(records, sentence_vectors, chunk_vectors, documents: Mapping[str, Document]) -> dict[str, DocumentEntry]:
     entries: dict[str, DocumentEntry] = {}
     s_pos = c_pos = 0
     for doc_id, rec in records.items():
         doc = documents.get(doc_id)
         n_s, n_c = len(rec["sentences"]), len(rec["chunks"])
-        if doc is not None and doc.content_hash == rec["content_hash"]:
-            text = doc.text
-            sentences = [Sentence(doc_id, i, a, b, text[a:b], k, st) for i, a, b, k, st in rec["sentences"]]
-            chunks = [
-                Chunk(cid, doc_id, a, b, first, last, text[a:b], k, st)
-                for cid, a, b, first, last, k, st in rec["chunks"]
-            ]
-        else:  # the document changed or went away: keep vectors for bookkeeping, text is unknown
-            sentences = [Sentence(doc_id, i, a, b, "", k, st) for i, a, b, k, st in rec["sentences"]]
-            chunks = [
-                Chunk(cid, doc_id, a, b, first, last, "", k, st) for cid, a, b, first, last, k, st in rec["chunks"]
-            ]
+        # a changed or removed document keeps its vectors for bookkeeping; its text is unknown
+        text = doc.text if doc is not None and doc.content_hash == rec["content_hash"] else None
+        sentences = [
+            Sentence(doc_id, i, a, b, text[a:b] if text is not None else "", k, st)
+            for i, a, b, k, st in rec["sentences"]
+        ]
+        chunks = [
+            Chunk(cid, doc_id, a, b, first, last, text[a:b] if text is not None else "", k, st)
+            for cid, a, b, first, last, k, st in rec["chunks"]
+        ]
         entries[doc_id] = DocumentEntry(
             doc_id,
             rec["content_hash"],
@@ -390,7 +468,4 @@ def load_store(index_dir: Path, documents: Mapping[str, Document], settings: Set
         )
         s_pos += n_s
         c_pos += n_c
-    if s_pos != len(sentence_vectors) or c_pos != len(chunk_vectors) or index.ntotal != len(chunk_vectors):
-        raise IndexStoreError(f"index in {build} is inconsistent (vector counts do not match the chunk table)")
-    apply_search_params(index, settings)
-    return IndexStore(settings, manifest["model_id"], dim, entries, index, manifest)
+    return entries

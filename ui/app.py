@@ -207,6 +207,9 @@ def pick_examples(assistant: Assistant, limit: int = EXAMPLE_COUNT) -> list[str]
 
 
 # ---- the app --------------------------------------------------------------------------------
+FEEDBACK_NOT_SAVED = "Your vote could not be saved: the server cannot write its feedback file (disk full?)."
+
+
 def default_feedback_path() -> Path:
     return Path(os.environ.get("RAG_FEEDBACK_PATH") or "feedback.jsonl")
 
@@ -278,7 +281,11 @@ def build_app(
             vote = normalise_vote(data.liked)
         except ValueError:
             return  # a vote taken back: nothing to log
-        feedback.append(make_record(record["question"], record["history"], record["answer"], vote, record["top_k"]))
+        try:
+            feedback.append(make_record(record["question"], record["history"], record["answer"], vote, record["top_k"]))
+        except OSError:  # disk full: say so (no path for web users); the chat goes on answering
+            gr.Warning(FEEDBACK_NOT_SAVED)
+            return
         gr.Info("Thanks — your feedback was saved.")
 
     def ask_api(question: str, history: list[str] | None = None, top_k: int | None = None) -> dict:
@@ -297,7 +304,10 @@ def build_app(
         except (InvalidQuestionError, ValueError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         record = make_record(question, history or [], answer, vote, top_k)
-        feedback.append(record)
+        try:
+            feedback.append(record)
+        except OSError:
+            raise gr.Error(FEEDBACK_NOT_SAVED, print_exception=False) from None
         return record
 
     with gr.Blocks(title=page_title, analytics_enabled=False) as demo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -55,7 +56,11 @@ def make_record(question: str, history: list[str], answer: dict, vote: str, top_
 
 
 class FeedbackLog:
-    """Appends one JSON object per line; safe to share between threads and processes."""
+    """Appends one JSON object per line; safe to share between threads and processes.
+
+    A write that fails part-way (disk full, file-size limit) is cut back off, so the file stays valid
+    JSON lines, and raises OSError saying the vote was not saved.
+    """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -69,9 +74,15 @@ class FeedbackLog:
             try:
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
+                size = os.fstat(fd).st_size  # where this line starts (we hold the lock)
                 view = memoryview(line)
-                while view:  # one call in practice; loop only if the kernel writes part of it
-                    written = os.write(fd, view)
-                    view = view[written:]
+                try:
+                    while view:  # one call in practice; loop only if the kernel writes part of it
+                        written = os.write(fd, view)
+                        view = view[written:]
+                except OSError as exc:  # disk full or file-size limit: no half line may stay behind
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                    raise OSError(exc.errno, f"feedback not saved to {self.path}: {exc.strerror or exc}") from exc
             finally:
                 os.close(fd)  # closing releases the flock
