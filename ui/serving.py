@@ -1,8 +1,13 @@
 """How many questions the server works on at once: Gradio's queue and thread pool, tunable by environment.
 
-Chosen by `eval/load_test.py --tune` on the 2-core machine (docs/reliability.md, "Load"): every question is
-CPU-bound (ONNX Runtime with one intra-op thread, plus Python), so more parallel workers than cores only
-adds switching; the queue holds the rest, and its size bounds the memory a burst can take.
+Chosen with `eval/load_test.py --users 50 --tune 1,2,4,8,16` on the 2-core machine (docs/reliability.md,
+"Load"; docs/bench/load-tune.json). Throughput at 50 users rose from 1 parallel question (1.84/s) to 8
+(2.82/s) and fell at 16 (2.73/s), while the server's RSS grew with every step (553 → 672 → 795 MB): each
+worker holds its own ONNX Runtime buffers. 8 is the default; `RAG_QUEUE_CONCURRENCY=4` gives ~93% of
+it for ~90 MB less. Gradio's thread pool (`max_threads`, 40) only runs the queued workers, so it never
+binds below 40 parallel questions; the queue's size bounds what a burst can hold in memory.
+ONNX Runtime keeps one intra-op thread per question (`Settings.query_threads`): parallelism comes from
+concurrent questions, not from splitting one.
 """
 
 from __future__ import annotations

@@ -147,6 +147,17 @@ class RssSampler(threading.Thread):
         self._stop_event = threading.Event()
         self.started_at = time.monotonic()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its children so far."""
+        total = 0.0
+        for proc in [self.process, *self.process.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except Exception:
+                pass
+        return total
+
     def read(self) -> float:
         total = 0
         for proc in [self.process, *self.process.children(recursive=True)]:
@@ -198,6 +209,8 @@ class LoadResult:
     mismatch_examples: list[str] = field(default_factory=list)
     rss_mb: list[tuple[float, float]] = field(default_factory=list)
     server_alive: bool = True
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
@@ -220,6 +233,10 @@ class LoadResult:
             "rss_max_mb": max(rss) if rss else None,
             "rss_growth_mb": round(rss[-1] - rss[0], 1) if rss else None,
             "server_alive": self.server_alive,
+            # CPU time is steadier than wall time on a shared machine: what one answer costs the server
+            "server_cpu_s": round(self.server_cpu_s, 1),
+            "server_cpu_ms_per_answer": round(self.server_cpu_s * 1000 / self.requests, 1) if self.requests else None,
+            "client_cpu_s": round(self.client_cpu_s, 1),
         }
 
 
@@ -247,6 +264,7 @@ def run_users(
     lock = threading.Lock()
     sampler = RssSampler(server.process.pid)
     sampler.start()
+    cpu_before, client_before = sampler.cpu_seconds(), time.process_time()
     started = time.monotonic()
     stop_at = started + duration
 
@@ -278,6 +296,8 @@ def run_users(
     for thread in threads:
         thread.join()
     result.duration_s = time.monotonic() - started
+    result.server_cpu_s = sampler.cpu_seconds() - cpu_before
+    result.client_cpu_s = time.process_time() - client_before
     result.rss_mb = sampler.stop()
     result.server_alive = server.process.poll() is None
     for client in clients:
