@@ -262,3 +262,15 @@ def test_login_from_env_is_enforced(corpus_assistant, tmp_path, monkeypatch):
         assert client.predict("Where was the fifth export strategy meeting held?", api_name="/ask")["answered"]
     finally:
         demo.close()
+
+
+def test_page_and_api_descriptions_name_no_server_paths(guarded_server):
+    import httpx
+
+    private = [str(Path(guarded_server.assistant.index_dir)), str(Path(guarded_server.assistant.corpus_dir)), str(ROOT)]
+    with httpx.Client(base_url=guarded_server.url, timeout=30) as http:
+        for route in ("/", "/config", "/gradio_api/info", "/gradio_api/openapi.json", "/theme.css", "/manifest.json"):
+            response = http.get(route)
+            assert response.status_code in (200, 404), (route, response.status_code)
+            for path in private:
+                assert path not in response.text, (route, path)

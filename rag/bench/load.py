@@ -205,6 +205,7 @@ class LoadResult:
     errors: int = 0
     mismatches: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    engine_ms: list[float] = field(default_factory=list)  # Answer.timings_ms["total"]: inside Assistant.ask
     error_examples: list[str] = field(default_factory=list)
     mismatch_examples: list[str] = field(default_factory=list)
     rss_mb: list[tuple[float, float]] = field(default_factory=list)
@@ -224,6 +225,7 @@ class LoadResult:
             "p95_ms": _pct(lat, 95),
             "p99_ms": _pct(lat, 99),
             "max_ms": round(lat[-1], 1) if lat else None,
+            "engine_p50_ms": _pct(sorted(self.engine_ms), 50),
             "errors": self.errors,
             "mismatches": self.mismatches,
             "error_examples": self.error_examples[:5],
@@ -286,6 +288,7 @@ def run_users(
             with lock:
                 result.requests += 1
                 result.latencies_ms.append(elapsed)
+                result.engine_ms.append(float((answer.get("timings_ms") or {}).get("total", 0.0)))
                 if not same:
                     result.mismatches += 1
                     result.mismatch_examples.append(q.question)

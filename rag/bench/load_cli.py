@@ -16,7 +16,8 @@ def _table_row(run: dict[str, Any], label: str = "") -> str:
     return (
         f"{label}{run['users']:>4} users {run['duration_s']:>6.1f} s  {run['requests']:>6} answers  "
         f"{run['throughput_qps']:>6.2f}/s  p50 {run['p50_ms']} ms  p95 {run['p95_ms']} ms  p99 {run['p99_ms']} ms  "
-        f"errors {run['errors']}  mismatches {run['mismatches']}  RSS {run['rss_start_mb']}→{run['rss_end_mb']} MB "
+        f"(engine p50 {run.get('engine_p50_ms')} ms)  errors {run['errors']}  mismatches {run['mismatches']}  "
+        f"RSS {run['rss_start_mb']}→{run['rss_end_mb']} MB "
         f"(max {run['rss_max_mb']})  server CPU {run['server_cpu_ms_per_answer']} ms/answer  "
         f"client CPU {run['client_cpu_s']} s  alive {run['server_alive']}"
     )
