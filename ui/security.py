@@ -5,8 +5,9 @@
 - **Login.** Gradio's own `auth`, from `RAG_AUTH=user:password` or `RAG_AUTH_FILE` (one `user:password` a
   line, `#` comments); never a command-line option, which `ps` and shell history would show.
 - **Request size.** Bodies over `RAG_MAX_REQUEST_BYTES` (default 2 MB) get 413 before Gradio reads them
-  (`BodySizeLimit`); questions are limited anyway to `Settings.max_question_chars`, and uploads (the app has
-  no upload component) to `max_file_size`.
+  (`BodySizeLimit`); questions are limited anyway to `Settings.max_question_chars`.
+- **Uploads.** The app takes no files, but Gradio 6 always mounts `/gradio_api/upload`, which would let
+  anyone store files in the server's temp folder: refused with 403 (and `max_file_size` 1 MB behind that).
 - **Error text.** `public_message` strips file-system paths from anything shown to a web user.
 - **Files.** `blocked_paths` keeps the corpus, index and feedback file out of Gradio's file routes.
 """
@@ -103,7 +104,8 @@ def max_request_bytes(environ: dict[str, str] | None = None) -> int:
 
 
 class BodySizeLimit:
-    """ASGI middleware: a request body over `max_bytes` gets 413 (by Content-Length, or while streaming).
+    """ASGI middleware: a request body over `max_bytes` gets 413 (by Content-Length; a chunked body is cut
+    off at the limit, which Gradio then answers with 400), and a POST to Gradio's upload route gets 403.
 
     Gradio 6 reads whole JSON bodies into memory and limits only file uploads (`max_file_size`), so a
     100 MB "question" would be parsed before our question-length check could refuse it.
@@ -116,6 +118,9 @@ class BodySizeLimit:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
+            return
+        if scope.get("method") == "POST" and str(scope.get("path", "")).rstrip("/").endswith("/upload"):
+            await self._send_json(send, 403, "this app takes no file uploads")
             return
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
@@ -159,13 +164,17 @@ class BodySizeLimit:
                 raise
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps(
-            {"detail": f"request too large: the limit is {self.max_bytes:,} bytes ({MAX_REQUEST_ENV})"}
-        ).encode()
+        await self._send_json(
+            send, 413, f"request too large: the limit is {self.max_bytes:,} bytes ({MAX_REQUEST_ENV})"
+        )
+
+    @staticmethod
+    async def _send_json(send: Any, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
             }
         )
