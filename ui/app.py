@@ -27,11 +27,11 @@ from rag.settings import MAX_TOP_K
 
 from .feedback import FeedbackLog, make_record, normalise_vote
 from .render import esc, render_answer, render_notice, render_user
+from .security import AuthConfigError, exposure_warning, public_message, security_options
+from .serving import queue_options, thread_options  # queue and threads: tuned by the load test
 
 log = logging.getLogger("rag.ui")
 
-QUEUE_CONCURRENCY = 8  # questions answered in parallel; the rest wait in the queue
-QUEUE_MAX_SIZE = 512  # a burst larger than this is refused with "queue full"
 EXAMPLE_COUNT = 4
 PREFERRED_EXAMPLES = (
     "Where was the fifth export strategy meeting held?",
@@ -239,7 +239,7 @@ def build_app(
                 None,
             )
         except InvalidQuestionError as exc:
-            return render_notice("I can't take that question as written.", str(exc)), None, None
+            return render_notice("I can't take that question as written.", public_message(exc)), None, None
         except Exception:
             log.exception("answering %r failed", question[:200])
             return render_notice(ERROR_MESSAGE), None, None
@@ -294,7 +294,10 @@ def build_app(
         try:
             return assistant.ask(question, history=history, top_k=top_k).to_dict()
         except InvalidQuestionError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_message(exc), print_exception=False) from None
+        except Exception:  # logged here in full; the user gets no traceback and no path
+            log.exception("/ask failed")
+            raise gr.Error(ERROR_MESSAGE, print_exception=False) from None
 
     def feedback_api(question: str, vote: str, history: list[str] | None = None, top_k: int | None = None) -> dict:
         """Record a 👍/👎 ('up'/'down') for the answer to `question`; returns the JSON line written."""
@@ -302,11 +305,15 @@ def build_app(
             vote = normalise_vote(vote)
             answer = assistant.ask(question, history=history, top_k=top_k).to_dict()
         except (InvalidQuestionError, ValueError) as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_message(exc), print_exception=False) from None
+        except Exception:
+            log.exception("/feedback failed")
+            raise gr.Error(ERROR_MESSAGE, print_exception=False) from None
         record = make_record(question, history or [], answer, vote, top_k)
         try:
             feedback.append(record)
         except OSError:
+            log.exception("could not write a feedback line")
             raise gr.Error(FEEDBACK_NOT_SAVED, print_exception=False) from None
         return record
 
@@ -387,7 +394,7 @@ def build_app(
         gr.api(ask_api, api_name="ask")
         gr.api(feedback_api, api_name="feedback")
 
-    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+    demo.queue(**queue_options())
     demo.rag_feedback = feedback  # for tests and callers
     demo.rag_examples = list(examples)
     return demo
@@ -438,9 +445,21 @@ def launch(
     *,
     prevent_thread_lock: bool = False,
     quiet: bool = False,
+    private_paths: Sequence[str | os.PathLike | None] = (),
 ):
-    """Start the server with the page's CSS and theme; blocks unless `prevent_thread_lock`."""
+    """Start the server with the page's CSS and theme; blocks unless `prevent_thread_lock`.
+
+    Also applies ui/security.py (login from RAG_AUTH/RAG_AUTH_FILE, request size limit, `private_paths`
+    kept out of Gradio's file routes) and ui/serving.py's thread count.
+    """
+    options = security_options(private_paths)
+    warning = exposure_warning(host, bool(options["auth"]))
+    if warning:
+        log.warning(warning)
+        print(f"rag: {warning}", file=sys.stderr, flush=True)
     return demo.launch(
+        **options,
+        **thread_options(),
         server_name=host,
         server_port=port,
         prevent_thread_lock=prevent_thread_lock,
@@ -476,6 +495,8 @@ def serve(
     demo = build_app(assistant, path)
     print(f"{len(assistant.documents)} document(s) ready; votes go to {path}", file=sys.stderr, flush=True)
     try:
-        launch(demo, host, port)
+        launch(demo, host, port, private_paths=(assistant.corpus_dir, assistant.index_dir, path))
+    except AuthConfigError as exc:
+        raise SystemExit(f"rag: error: {exc}") from None
     except OSError as exc:
         raise SystemExit(f"could not start the web server on {host}:{port}: {exc} (try --port {port + 1})") from None
