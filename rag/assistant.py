@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
 from .answer_model import AnswerScorer, Calibration, load_calibration
@@ -23,6 +24,10 @@ from .retrieval import Retriever
 from .settings import Settings
 from .store import IndexStore, build_store, load_store, save_store
 from .types import Answer
+
+if TYPE_CHECKING:
+    from .stores.milvus_retrieval import MilvusRetriever
+    from .stores.milvus_store import MilvusStore
 
 log = logging.getLogger("rag")
 
@@ -44,8 +49,8 @@ class _State:
     """Everything one question reads; swapped whole when documents are added."""
 
     documents: Mapping[str, Document]
-    store: IndexStore
-    retriever: Retriever
+    store: IndexStore | MilvusStore
+    retriever: Retriever | MilvusRetriever
     composer: Composer
 
 
@@ -53,7 +58,7 @@ class Assistant:
     def __init__(
         self,
         documents: Mapping[str, Document],
-        store: IndexStore,
+        store: IndexStore | MilvusStore,
         settings: Settings,
         embedder: Embedder,
         corpus_dir: Path | None = None,
@@ -73,11 +78,18 @@ class Assistant:
         self._state = self._make_state(documents, store)
         self._write_lock = threading.Lock()
 
-    def _make_state(self, documents: Mapping[str, Document], store: IndexStore) -> _State:
+    def _make_state(self, documents: Mapping[str, Document], store: IndexStore | MilvusStore) -> _State:
+        if not isinstance(store, IndexStore):  # Milvus (rag/stores/): searched there, not in this process
+            from .stores.milvus_retrieval import MilvusRetriever
+
+            store.documents = documents
+            retriever: Retriever | MilvusRetriever = MilvusRetriever(store, documents, self.settings)
+        else:
+            retriever = Retriever(store, documents, self.settings)
         return _State(
             dict(documents),
             store,
-            Retriever(store, documents, self.settings),
+            retriever,
             Composer(store, documents, self.settings, self.answer_scorer, self.calibration),
         )
 
@@ -122,6 +134,10 @@ class Assistant:
 
     @staticmethod
     def _open_index(documents, settings, embedder, index_dir, rebuild, progress):
+        if settings.vector_store == "milvus":
+            from .stores.milvus_store import open_milvus
+
+            return open_milvus(documents, settings, embedder, index_dir, rebuild, progress)
         previous: IndexStore | None = None
         reasons: list[str] = []
         if not rebuild:
@@ -157,7 +173,7 @@ class Assistant:
         return self._state.documents
 
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> IndexStore | MilvusStore:
         return self._state.store
 
     def ask(
@@ -224,7 +240,12 @@ class Assistant:
             new_docs[doc_id] = load_document(path, doc_id, self.settings)
         with self._write_lock:
             documents = {**self._state.documents, **new_docs}
-            store, stats = build_store(documents, self.settings, self.embedder, self._state.store)
+            previous = self._state.store
+            if not isinstance(previous, IndexStore):  # Milvus: only the new documents are written
+                store: IndexStore | MilvusStore = previous
+                stats = previous.sync(documents, self.settings, self.embedder)
+            else:
+                store, stats = build_store(documents, self.settings, self.embedder, previous)
             if copy_into_corpus and self.corpus_dir is not None:
                 for path, doc_id in zip(files, new_docs):
                     target = Path(self.corpus_dir) / doc_id
@@ -233,7 +254,7 @@ class Assistant:
                         # keep the stored path pointing at the corpus copy
                         new_docs[doc_id] = load_document(target, doc_id, self.settings)
                         documents[doc_id] = new_docs[doc_id]
-            if self.index_dir is not None:
+            if self.index_dir is not None and isinstance(store, IndexStore):
                 save_store(store, self.index_dir)
             self._state = self._make_state(documents, store)
             self.build_info = {"action": "added", **stats}

@@ -20,7 +20,7 @@ from .chunking import Sentence
 from .corpus import Document
 from .question import Question, has_answer_type
 from .settings import Settings
-from .store import IndexStore
+from .stores.base import PassageStore
 from .text_analysis import terms
 from .types import Passage
 
@@ -54,7 +54,7 @@ KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 class SentenceTable:
     """Per-sentence terms, corpus IDF and each document's title terms, computed once per index."""
 
-    def __init__(self, store: IndexStore, documents: Mapping[str, Document]) -> None:
+    def __init__(self, store: PassageStore, documents: Mapping[str, Document]) -> None:
         # Title words name the document, not a sentence in it: they count less when picking sentences.
         self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
         self.terms: dict[tuple[str, int], frozenset[str]] = {
@@ -155,7 +155,7 @@ def score_candidates(
     question: Question,
     query_vector: np.ndarray,
     passages: list[Passage],
-    store: IndexStore,
+    store: PassageStore,
     table: SentenceTable,
     settings: Settings,
     q_terms: list[str],
@@ -178,8 +178,7 @@ def score_candidates(
             owners.append(p.chunk_id)
     if not keys:
         return [], missing_rare
-    rows = np.fromiter((store.sentence_row(d, i) for d, i in keys), dtype=np.int64, count=len(keys))
-    cosines = store.sentence_vectors[rows] @ query_vector
+    cosines = store.sentence_vectors_for(keys) @ query_vector
     use_types = settings.use_answer_type_cues and question.expected_type is not None
     about_document = bool(DOCUMENT_QUESTION.search(question.query))
     for key, owner, cos in zip(keys, owners, cosines):

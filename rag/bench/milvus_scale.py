@@ -101,21 +101,21 @@ def run_milvus(
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-    client.create_collection("scale", schema=schema)
-    for start in range(0, n, batch):
-        rows = [{"id": start + i, "vec": v} for i, v in enumerate(xb[start : start + batch])]
-        client.insert("scale", rows)
-    insert_s = time.perf_counter() - t
-    params = client.prepare_index_params()
     if index_type == "HNSW":
         build = {"M": m, "efConstruction": ef_construction}
         search = {"ef": ef_search}
     else:
         build = {"nlist": 4096}
         search = {"nprobe": 32}
+    params = client.prepare_index_params()
     params.add_index(field_name="vec", index_type=index_type, metric_type="IP", params=build)
+    # the index is declared up front, as in production: each sealed segment is indexed when flushed
+    client.create_collection("scale", schema=schema, index_params=params)
+    for start in range(0, n, batch):
+        rows = [{"id": start + i, "vec": v} for i, v in enumerate(xb[start : start + batch])]
+        client.insert("scale", rows)
+    insert_s = time.perf_counter() - t
     client.flush("scale")
-    client.create_index("scale", params)
     client.load_collection("scale")
     build_s = time.perf_counter() - t
     del xb
