@@ -43,11 +43,12 @@ class MilvusRetriever:
         from pymilvus import AnnSearchRequest
 
         if field == "vector":
+            assert vector is not None
             return AnnSearchRequest([vector.tolist()], "vector", {"params": self.store.search_params}, k)
         return AnnSearchRequest([query], "sparse", {}, k)
 
     def _hits(self, query: str, vector: np.ndarray | None, field: str, k: int) -> list[dict]:
-        data = [vector.tolist()] if field == "vector" else [query]
+        data = [vector.tolist()] if field == "vector" and vector is not None else [query]
         params = {"params": self.store.search_params} if field == "vector" else {}
         res = self.store.client.search(
             self.store.names["chunks"],
