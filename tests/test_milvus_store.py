@@ -215,3 +215,19 @@ def test_two_processes_read_one_store_through_a_lite_server(fixture_corpus, tmp_
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_compare_has_a_milvus_row():
+    from rag.evaluation.compare import ablations
+
+    rows = dict(ablations(Settings()))
+    assert rows["store=milvus"].vector_store == "milvus"
+
+
+def test_cli_store_options_reach_the_settings():
+    from rag.cli import _settings, build_parser
+
+    args = build_parser().parse_args(["--vector-store", "milvus", "ask", "--milvus-uri", "./x.db", "q"])
+    settings = _settings(args)
+    assert (settings.vector_store, settings.milvus_uri) == ("milvus", "./x.db")
+    assert _settings(build_parser().parse_args(["ask", "q"])).vector_store == "faiss"
