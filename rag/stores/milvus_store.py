@@ -362,6 +362,11 @@ class MilvusStore:
 
         for name in self.names.values():
             self.client.flush(name)
+        if self.target.lite and index[0] != "FLAT":
+            # Milvus Lite indexes a segment when the collection is loaded; new segments are searched
+            # exhaustively until then (a server's index nodes build them by themselves)
+            self.client.release_collection(self.names["chunks"])
+            self.client.load_collection(self.names["chunks"])
         manifest = {
             "format": FORMAT,
             "store": "milvus",
