@@ -135,7 +135,7 @@ class Assistant:
     @staticmethod
     def _open_index(documents, settings, embedder, index_dir, rebuild, progress):
         if settings.vector_store == "milvus":
-            from .stores.milvus_store import open_milvus
+            from .stores.milvus_open import open_milvus
 
             return open_milvus(documents, settings, embedder, index_dir, rebuild, progress)
         previous: IndexStore | None = None

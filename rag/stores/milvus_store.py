@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,8 +35,8 @@ from .milvus_conn import (
     create_collections,
     dense_index,
     quoted,
-    resolve_target,
 )
+from .milvus_views import ChunkView, SentenceView
 
 log = logging.getLogger("rag")
 FORMAT = "rag-milvus-1"
@@ -55,48 +55,6 @@ def _sentence_pk(doc_id: str, index: int) -> str:
     return f"{doc_id}\x1f{index}"
 
 
-class _Sentences(Mapping[tuple[str, int], Sentence]):
-    """Sentences by (doc_id, index), fetched on demand; iterating streams the whole collection."""
-
-    def __init__(self, store: MilvusStore) -> None:
-        self._store = store
-
-    def __getitem__(self, key: tuple[str, int]) -> Sentence:
-        found = self._store.fetch_sentences([key])
-        if key not in found:
-            raise KeyError(key)
-        return found[key]
-
-    def __iter__(self) -> Iterator[tuple[str, int]]:
-        for s in self._store.iter_sentences():
-            yield (s.doc_id, s.index)
-
-    def __len__(self) -> int:
-        return int(self._store.manifest.get("counts", {}).get("sentences", 0))
-
-    def items(self) -> Iterator[tuple[tuple[str, int], Sentence]]:  # type: ignore[override]
-        """All sentences, streamed in batches (one pass, no per-key round trip)."""
-        for s in self._store.iter_sentences():
-            yield (s.doc_id, s.index), s
-
-
-class _Chunks(Mapping[str, Chunk]):
-    def __init__(self, store: MilvusStore) -> None:
-        self._store = store
-
-    def __getitem__(self, chunk_id: str) -> Chunk:
-        found = self._store.fetch_chunks([chunk_id])
-        if chunk_id not in found:
-            raise KeyError(chunk_id)
-        return found[chunk_id]
-
-    def __iter__(self) -> Iterator[str]:
-        raise TypeError("MilvusStore chunks are looked up by id, not listed")
-
-    def __len__(self) -> int:
-        return int(self._store.manifest.get("counts", {}).get("chunks", 0))
-
-
 class MilvusStore:
     """A `PassageStore` in Milvus, plus the writes that keep it in step with the corpus."""
 
@@ -111,21 +69,26 @@ class MilvusStore:
         self.manifest: dict = {}
         self._chunks: OrderedDict[str, Chunk] = OrderedDict()
         self._sentences: OrderedDict[tuple[str, int], tuple[Sentence, np.ndarray]] = OrderedDict()
+        self._lock = threading.RLock()  # the web chat answers several questions at once
 
     # ---- the PassageStore interface -------------------------------------------------------
     @property
     def chunk_by_id(self) -> Mapping[str, Chunk]:
-        return _Chunks(self)
+        return ChunkView(self)
 
     @property
     def sentences(self) -> Mapping[tuple[str, int], Sentence]:
-        return _Sentences(self)
+        return SentenceView(self)
 
     @property
     def search_params(self) -> dict:
         return dict(self.manifest.get("index", {}).get("search", {}))
 
     def sentence_vectors_for(self, keys: Sequence[tuple[str, int]]) -> np.ndarray:
+        with self._lock:
+            return self._vectors_for(keys)
+
+    def _vectors_for(self, keys: Sequence[tuple[str, int]]) -> np.ndarray:
         self.fetch_sentences(keys)
         dim = int(self.manifest.get("dimension", 0))
         rows = [self._sentences[k][1] if k in self._sentences else np.zeros(dim, np.float32) for k in keys]
@@ -156,6 +119,10 @@ class MilvusStore:
 
     def remember_chunks(self, chunks: Sequence[Chunk]) -> None:
         """Keep chunks the retriever already received, so the composer need not fetch them again."""
+        with self._lock:
+            self._remember(chunks)
+
+    def _remember(self, chunks: Sequence[Chunk]) -> None:
         for c in chunks:
             self._chunks[c.chunk_id] = c
             self._chunks.move_to_end(c.chunk_id)
@@ -163,6 +130,10 @@ class MilvusStore:
             self._chunks.popitem(last=False)
 
     def fetch_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        with self._lock:
+            return self._fetch_chunks(ids)
+
+    def _fetch_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         missing = [i for i in dict.fromkeys(ids) if i not in self._chunks]
         if missing:
             expr = "pk in [" + ", ".join(quoted(i) for i in missing) + "]"
@@ -178,6 +149,10 @@ class MilvusStore:
 
     def fetch_sentences(self, keys: Sequence[tuple[str, int]], around: int = 0) -> dict[tuple[str, int], Sentence]:
         """Sentences (and vectors) for keys, plus `around` neighbours each side, in one query per call."""
+        with self._lock:
+            return self._fetch_sentences(keys, around)
+
+    def _fetch_sentences(self, keys: Sequence[tuple[str, int]], around: int) -> dict[tuple[str, int], Sentence]:
         wanted: dict[str, list[int]] = {}
         for d, i in keys:
             if around or (d, i) not in self._sentences:
@@ -297,6 +272,10 @@ class MilvusStore:
         self._forget(doc_id)
 
     def _forget(self, doc_id: str) -> None:
+        with self._lock:
+            self._forget_unlocked(doc_id)
+
+    def _forget_unlocked(self, doc_id: str) -> None:
         for key in [k for k in self._sentences if k[0] == doc_id]:
             del self._sentences[key]
         for cid in [c for c, ch in self._chunks.items() if ch.doc_id == doc_id]:
@@ -474,35 +453,3 @@ def _encode(embedder: Any, texts: list[str], progress: Callable[[int], None] | N
         if progress is not None:
             progress(len(texts[i : i + 512]))
     return np.vstack(parts) if parts else np.zeros((0, int(embedder.dimension)), np.float32)
-
-
-def open_milvus(
-    documents: Mapping[str, Document],
-    settings: Settings,
-    embedder: Any,
-    index_dir: Path | None,
-    rebuild: bool = False,
-    progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
-) -> tuple[MilvusStore, dict]:
-    """The Milvus side of `Assistant.load`: open the store, then load it, update it or rebuild it."""
-    store = MilvusStore(resolve_target(settings, index_dir), settings, documents)
-    reasons: list[str] = []
-    if rebuild:
-        reasons = ["rebuild requested"]
-    else:
-        try:
-            store.open_existing()
-            reasons = store.staleness(documents, settings, embedder.model_name)
-        except IndexStoreError as exc:
-            if store.client.list_collections():
-                log.warning("Milvus store unusable, rebuilding: %s", exc)
-            store.manifest = {}
-            reasons = [str(exc)]
-        if store.manifest and not reasons:
-            return store, {"action": "loaded", "reasons": []}
-    callback = None
-    if progress is not None:
-        changed = sum(1 for r in reasons if r.startswith(("new document", "document changed")))
-        callback = progress(changed if store.manifest else len(documents), len(documents))
-    stats = store.sync(documents, settings, embedder, rebuild=rebuild or not store.manifest, progress=callback)
-    return store, {"action": "built", "reasons": reasons, **stats}
