@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
 from .answer_model import AnswerScorer, Calibration, load_calibration
@@ -25,6 +26,10 @@ from .retrieval import Retriever
 from .settings import Settings
 from .store import IndexStore, build_store, load_store, save_store
 from .types import Answer
+
+if TYPE_CHECKING:
+    from .stores.milvus_retrieval import MilvusRetriever
+    from .stores.milvus_store import MilvusStore
 
 log = logging.getLogger("rag")
 
@@ -46,8 +51,8 @@ class _State:
     """Everything one question reads; swapped whole when documents are added."""
 
     documents: Mapping[str, Document]
-    store: IndexStore
-    retriever: Retriever
+    store: IndexStore | MilvusStore
+    retriever: Retriever | MilvusRetriever
     composer: Composer
 
 
@@ -55,7 +60,7 @@ class Assistant:
     def __init__(
         self,
         documents: Mapping[str, Document],
-        store: IndexStore,
+        store: IndexStore | MilvusStore,
         settings: Settings,
         embedder: Embedder,
         corpus_dir: Path | None = None,
@@ -76,11 +81,18 @@ class Assistant:
         self._state = self._make_state(documents, store)
         self._write_lock = threading.Lock()
 
-    def _make_state(self, documents: Mapping[str, Document], store: IndexStore) -> _State:
+    def _make_state(self, documents: Mapping[str, Document], store: IndexStore | MilvusStore) -> _State:
+        if not isinstance(store, IndexStore):  # Milvus (rag/stores/): searched there, not in this process
+            from .stores.milvus_retrieval import MilvusRetriever
+
+            store.documents = documents
+            retriever: Retriever | MilvusRetriever = MilvusRetriever(store, documents, self.settings)
+        else:
+            retriever = Retriever(store, documents, self.settings)
         return _State(
             dict(documents),
             store,
-            Retriever(store, documents, self.settings),
+            retriever,
             Composer(store, documents, self.settings, self.answer_scorer, self.calibration),
         )
 
@@ -132,6 +144,10 @@ class Assistant:
 
     @staticmethod
     def _open_index(documents, settings, embedder, index_dir, rebuild, progress, corpus_dir=None):
+        if settings.vector_store == "milvus":
+            from .stores.milvus_open import open_milvus
+
+            return open_milvus(documents, settings, embedder, index_dir, rebuild, progress)
         previous: IndexStore | None = None
         reasons: list[str] = []
         if not rebuild:
@@ -183,7 +199,7 @@ class Assistant:
         return self._state.documents
 
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> IndexStore | MilvusStore:
         return self._state.store
 
     def ask(
@@ -256,10 +272,15 @@ class Assistant:
             if lock.held and self.index_dir is not None:
                 remove_crash_leftovers(self.index_dir, self.corpus_dir)
             documents = {**self._state.documents, **{a.doc_id: a.document for a in additions}}
-            store, stats = build_store(documents, self.settings, self.embedder, self._state.store)
+            previous = self._state.store
+            store: IndexStore | MilvusStore = previous
+            if isinstance(previous, IndexStore):
+                store, stats = build_store(documents, self.settings, self.embedder, previous)
             stage_copies(additions)  # hidden temporary files: the corpus is unchanged until the rename below
             try:
-                if self.index_dir is not None:
+                if not isinstance(previous, IndexStore):  # Milvus: only the new documents are written
+                    stats = previous.sync(documents, self.settings, self.embedder)
+                elif self.index_dir is not None and isinstance(store, IndexStore):
                     save_store(store, self.index_dir)
             except BaseException:
                 discard_copies(additions)

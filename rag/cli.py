@@ -48,7 +48,9 @@ def _settings(args):
     settings = Settings()
     if getattr(args, "settings", None):
         settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
-    return settings
+    from .stores.options import apply_store_options
+
+    return apply_store_options(settings, args)
 
 
 def _timed_embedder(settings):
@@ -238,6 +240,9 @@ def _location_options(default) -> argparse.ArgumentParser:
         default=default if default is not None else False,
         help="show warnings and progress details",
     )
+    from .stores.options import add_store_options
+
+    add_store_options(options, default)
     return options
 
 

@@ -33,7 +33,7 @@ from .sentence_scoring import (
     score_candidates,
 )
 from .settings import Settings
-from .store import IndexStore
+from .stores.base import PassageStore
 from .types import NOT_ANSWERED, Answer, Citation, Passage, ShortAnswer
 
 # A sentence that opens like this leans on the one before it.
@@ -66,7 +66,7 @@ class _PartResult:
 class Composer:
     def __init__(
         self,
-        store: IndexStore,
+        store: PassageStore,
         documents: Mapping[str, Document],
         settings: Settings,
         scorer: AnswerScorer | None = None,

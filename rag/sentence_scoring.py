@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ from .chunking import Sentence
 from .corpus import Document
 from .question import Question, has_answer_type
 from .settings import Settings
-from .store import IndexStore
+from .stores.base import PassageStore
 from .text_analysis import terms
 from .types import Passage
 
@@ -54,21 +54,57 @@ KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 class SentenceTable:
     """Per-sentence terms, corpus IDF and each document's title terms, computed once per index."""
 
-    def __init__(self, store: IndexStore, documents: Mapping[str, Document]) -> None:
+    def __init__(self, store: PassageStore, documents: Mapping[str, Document]) -> None:
         # Title words name the document, not a sentence in it: they count less when picking sentences.
         self.title_terms = {d: frozenset(terms(doc.title)) for d, doc in documents.items()}
-        self.terms: dict[tuple[str, int], frozenset[str]] = {
-            key: frozenset(terms(s.embed_text if s.kind == "metadata" else s.text))
-            for key, s in store.sentences.items()
-        }
-        df = Counter(t for ts in self.terms.values() for t in ts)
-        self.n = max(1, len(self.terms))
+        self.terms: Mapping[tuple[str, int], frozenset[str]]
+        stream = getattr(store, "iter_sentences", None)
+        if stream is not None:  # a store too big to hold (Milvus): count once, streamed; terms when read
+            df: Counter[str] = Counter()
+            count = 0
+            for s in stream():
+                df.update(_sentence_terms(s))
+                count += 1
+            self.terms = _TermsOnDemand(store)
+            self.n = max(1, count)
+        else:
+            self.terms = {key: _sentence_terms(s) for key, s in store.sentences.items()}
+            df = Counter(t for ts in self.terms.values() for t in ts)
+            self.n = max(1, len(self.terms))
         self.idf = {t: math.log((self.n + 1) / (c + 0.5)) for t, c in df.items()}
         self.unseen_idf = math.log((self.n + 1) / 0.5)
         self.max_idf = max(self.idf.values(), default=1.0) or 1.0
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unseen_idf)
+
+
+def _sentence_terms(s: Sentence) -> frozenset[str]:
+    return frozenset(terms(s.embed_text if s.kind == "metadata" else s.text))
+
+
+class _TermsOnDemand(Mapping[tuple[str, int], frozenset[str]]):
+    """A sentence's terms, computed from the store's (cached) sentence when first asked for."""
+
+    def __init__(self, store: PassageStore) -> None:
+        self._sentences = store.sentences
+        self._cache: dict[tuple[str, int], frozenset[str]] = {}
+
+    def __getitem__(self, key: tuple[str, int]) -> frozenset[str]:
+        if key not in self._cache:
+            s = self._sentences.get(key)
+            if s is None:
+                raise KeyError(key)
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = _sentence_terms(s)
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return iter(self._cache)
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 @dataclass
@@ -155,7 +191,7 @@ def score_candidates(
     question: Question,
     query_vector: np.ndarray,
     passages: list[Passage],
-    store: IndexStore,
+    store: PassageStore,
     table: SentenceTable,
     settings: Settings,
     q_terms: list[str],
@@ -178,8 +214,7 @@ def score_candidates(
             owners.append(p.chunk_id)
     if not keys:
         return [], missing_rare
-    rows = np.fromiter((store.sentence_row(d, i) for d, i in keys), dtype=np.int64, count=len(keys))
-    cosines = store.sentence_vectors[rows] @ query_vector
+    cosines = store.sentence_vectors_for(keys) @ query_vector
     use_types = settings.use_answer_type_cues and question.expected_type is not None
     about_document = bool(DOCUMENT_QUESTION.search(question.query))
     for key, owner, cos in zip(keys, owners, cosines):

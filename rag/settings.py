@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,13 @@ class Settings:
     # 10 MB is ~1.5 million words, far above any article, far below what would exhaust memory
     max_document_bytes: int = 10_000_000
     verify_checksums: bool = True
+    # where the index lives: "faiss" (FAISS + bm25s in this process, the default) or "milvus"
+    # (rag/stores/): milvus_uri a path ending in .db = Milvus Lite (default <index>/milvus.db),
+    # http(s)://host:19530 = a server or cluster (token and database from MILVUS_TOKEN / MILVUS_DB_NAME)
+    vector_store: str = "faiss"
+    milvus_uri: str | None = None
+    milvus_collection: str = "rag"  # collections <name>_chunks, <name>_sentences, <name>_documents
+    milvus_ranker: str = "rrf"  # "rrf" (today's weights, by request repetition), "weighted" or "client"
 
     # Settings whose change makes a built index stale.
     INDEX_KEYS = (
@@ -130,6 +138,12 @@ class Settings:
             raise ValueError(f"max_document_bytes must be an integer, got {self.max_document_bytes!r}")
         if self.max_document_bytes < 1:
             raise ValueError(f"max_document_bytes must be at least 1, got {self.max_document_bytes}")
+        if self.vector_store not in ("faiss", "milvus"):
+            raise ValueError(f"vector_store must be 'faiss' or 'milvus', got {self.vector_store!r}")
+        if self.milvus_ranker not in ("rrf", "weighted", "client"):
+            raise ValueError(f"milvus_ranker must be 'rrf', 'weighted' or 'client', got {self.milvus_ranker!r}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", self.milvus_collection or ""):
+            raise ValueError(f"milvus_collection must be letters, digits and _, got {self.milvus_collection!r}")
         if not 1 <= self.max_answer_sentences <= 5:
             raise ValueError(f"max_answer_sentences must be between 1 and 5, got {self.max_answer_sentences}")
 

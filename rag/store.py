@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,11 @@ class IndexStore:
     def sentence_row(self, doc_id: str, index: int) -> int:
         """Row of a sentence's vector in `sentence_vectors`."""
         return self._sentence_row[doc_id] + index
+
+    def sentence_vectors_for(self, keys: Sequence[tuple[str, int]]) -> np.ndarray:
+        """The vectors of these (doc_id, index) sentences, in order (the `PassageStore` lookup)."""
+        rows = np.fromiter((self.sentence_row(d, i) for d, i in keys), dtype=np.int64, count=len(keys))
+        return self.sentence_vectors[rows]
 
     def staleness(self, documents: Mapping[str, Document], settings: Settings, model_id: str) -> list[str]:
         """Why this index no longer matches (empty when it is current)."""

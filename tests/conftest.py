@@ -100,6 +100,8 @@ SLOW_MODULES = {"test_bench", "test_onnx", "test_readme", "test_ui_api", "test_u
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        slow_name = item.name.startswith(("test_squad_mode", "test_folder_options"))
+        slow_name = item.name.startswith(
+            ("test_squad_mode", "test_folder_options", "test_two_processes_read", "test_a_second_process")
+        )
         if module in SLOW_MODULES or slow_name or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

@@ -23,7 +23,8 @@ def bench_build(embedder, settings, tmp: Path, docs: int, paragraphs_per_doc: in
     a = Assistant.load(corpus_dir=corpus, index_dir=index_dir, settings=settings, rebuild=True, embedder=embedder)
     build_s = time.perf_counter() - t
     info = dict(a.build_info)
-    chunks, sentences = len(a.store.chunks), len(a.store.sentences)
+    counts = a.store.manifest["counts"]  # the same for either store (FAISS or Milvus)
+    chunks, sentences = counts["chunks"], counts["sentences"]
     # The floor: the very texts the build embedded, in one encode call, nothing else.
     loaded = load_corpus(corpus, settings)
     sent_texts, chunk_texts = [], []

@@ -122,6 +122,9 @@ def build_report(args) -> dict:
     settings = Settings()
     if getattr(args, "settings", None):
         settings = Settings.from_dict(json.loads(Path(args.settings).read_text(encoding="utf-8")))
+    from rag.stores.options import apply_store_options
+
+    settings = apply_store_options(settings, args)
     if args.threads:
         if hasattr(settings, "query_threads"):
             settings = settings.replace(query_threads=args.threads)
@@ -221,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=None, help="documents folder of the article set")
     parser.add_argument("--index", type=Path, default=None, help="index folder of the article set")
     parser.add_argument("--settings", type=Path, default=None, help="JSON file of Settings overrides")
+    from rag.stores.options import add_store_options
+
+    add_store_options(parser, None)
     add_arguments(parser)
     args = parser.parse_args(argv)
     import os

@@ -42,6 +42,8 @@ def ablations(base) -> list[tuple[str, object]]:
     for size in CHUNK_SIZES:
         if size != base.chunk_tokens:
             rows.append((f"chunk_tokens {size}", base.replace(chunk_tokens=size)))
+    if base.vector_store == "faiss":  # the same pipeline over Milvus Lite (FLAT, BM25 function, RRFRanker)
+        rows.append(("store=milvus", base.replace(vector_store="milvus", milvus_uri=None)))
     return rows
 
 
@@ -69,11 +71,12 @@ def run_compare(
         temp_indexes: dict[tuple[str, str], str] = {}
 
         def index_for(corpus_name: str, settings) -> str:
-            fingerprint = json.dumps(settings.index_fingerprint(), sort_keys=True)
+            fingerprint = json.dumps({**settings.index_fingerprint(), "store": settings.vector_store}, sort_keys=True)
             if (
                 corpus_name == "article"
                 and base_index is not None
                 and settings.index_fingerprint() == base.index_fingerprint()
+                and settings.vector_store == base.vector_store
             ):
                 return str(base_index)
             key = (corpus_name, fingerprint)
@@ -88,7 +91,7 @@ def run_compare(
                 "label": label,
                 "settings": {
                     k: getattr(settings, k)
-                    for k in ("answer_model", "retrieval_mode", "use_answer_type_cues", "chunk_tokens")
+                    for k in ("answer_model", "retrieval_mode", "use_answer_type_cues", "chunk_tokens", "vector_store")
                 },
                 "sets": {},
             }
