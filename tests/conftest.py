@@ -94,7 +94,7 @@ SLOW_FIXTURES = {
     "fixture_report",
     "tiny_set",
 }
-SLOW_MODULES = {"test_bench", "test_onnx", "test_readme", "test_ui_api", "test_ui_browser"}
+SLOW_MODULES = {"test_bench", "test_milvus_store", "test_onnx", "test_readme", "test_ui_api", "test_ui_browser"}
 
 
 def pytest_collection_modifyitems(config, items):
