@@ -42,3 +42,7 @@ class TokenizerUnavailableError(RagError):
 
 class ModelError(RagError):
     """The answer model (or its ONNX export) is missing, unreadable or does not match its record."""
+
+
+class OnnxExportError(RagError):
+    """An ONNX export is missing, could not be written, or does not reproduce its torch model."""

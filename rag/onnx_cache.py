@@ -9,13 +9,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import OnnxExportError
 from .hashing import file_sha256, sha256_matches, stat_signature
-from .onnx_runtime import RECORD_FORMAT, OnnxExportError, _announce
+
+RECORD_FORMAT = 1
+
+
+def _announce(message: str) -> None:
+    print(f"rag: {message}", file=sys.stderr, flush=True)
 
 
 # ---- the cache: one exported file, its record, staleness ------------------------------------------

@@ -30,24 +30,22 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RagError
+from .errors import OnnxExportError
+from .onnx_cache import (  # the cache lives in onnx_cache.py; importable from here too  # noqa: F401
+    RECORD_FORMAT,
+    OnnxArtifact,
+    _announce,
+    library_versions,
+    weights_identity,
+)
 
 OPSET = 17
-RECORD_FORMAT = 1
 ONNX_DIR_NAME = "onnx"  # the cache folder inside an index folder
-
-
-class OnnxExportError(RagError):
-    """An ONNX export is missing, could not be written, or does not reproduce its torch model."""
 
 
 def onnx_available() -> bool:
     """True when onnxruntime and tokenizers can be imported (without importing them)."""
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
-
-
-def _announce(message: str) -> None:
-    print(f"rag: {message}", file=sys.stderr, flush=True)
 
 
 # ---- sessions ---------------------------------------------------------------------------------
@@ -336,8 +334,3 @@ def verify_onnx(
             + f"): {'; '.join(bad)}"
         )
     return report
-
-
-# The cache (OnnxArtifact, weights_identity, library_versions) lives in rag/onnx_cache.py; re-exported here
-# so that `from rag.onnx_runtime import OnnxArtifact` keeps working.
-from .onnx_cache import OnnxArtifact, library_versions, weights_identity  # noqa: E402, F401
