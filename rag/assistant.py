@@ -19,7 +19,6 @@ from .corpus import Document, load_corpus
 from .embedding import Embedder
 from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError, ModelError
 from .intake import discard_copies, prepare_additions, publish_copies, stage_copies
-from .lexical import import_in_background
 from .locking import Lock, index_lock, remove_crash_leftovers
 from .question import analyse_question, search_text_for, split_compound, validate_question
 from .retrieval import Retriever
@@ -118,8 +117,6 @@ class Assistant:
         """
         started = time.perf_counter()
         settings = settings or Settings()
-        if settings.retrieval_mode != "dense":
-            import_in_background()
         corpus_dir = Path(corpus_dir) if corpus_dir is not None else default_dir("corpus")
         index_dir = Path(index_dir) if index_dir is not None else default_dir("index")
         loaded = load_corpus(corpus_dir, settings)

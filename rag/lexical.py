@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
 
 import numpy as np
 
 from .text_analysis import terms
-
-
-def import_in_background() -> None:
-    """Start importing bm25s (0.2-0.3 s, most of it scipy.sparse) on a thread, so that it overlaps the ONNX
-    sessions' set-up, which releases the GIL; BM25Index's own import then waits for it, or is free."""
-    threading.Thread(target=importlib.import_module, args=("bm25s",), name="rag-import-bm25s", daemon=True).start()
 
 
 class BM25Index:
