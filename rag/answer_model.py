@@ -29,6 +29,10 @@ MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer-minilm"
 WEIGHTS_FILE = "answer_model.safetensors"
 CONFIG_FILE = "config.json"
 MAX_LENGTH = 128
+# The question's share of a pair: a longer question is cut to this many tokens. Without a cap a question over
+# ~125 tokens (a valid 1,000-character question) made the tokenizer fail ("Sequence to truncate too short"),
+# and one over ~100 left no room for the sentence. Eval and SQuAD questions are far shorter.
+QUESTION_TOKENS = 64
 TITLE_WORDS = 8
 MAX_ANSWER_TOKENS = 16
 SEPARATOR = " | "
@@ -80,12 +84,34 @@ class EncodedPairs:
     sentence_starts: list[int]
 
 
+@lru_cache(maxsize=2)
+def _plain_tokenizer(model_path: str | None = None) -> Any:
+    """The same tokenizer without truncation or padding (for measuring one text; the pair one is shared)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_path or base_model_path()) / "tokenizer.json"))
+    tok.no_truncation()  # tokenizer.json carries its own truncation and padding: both off
+    tok.no_padding()
+    return tok
+
+
+def fit_question(question: str, model_path: str | None = None) -> str:
+    """`question`, cut after its first QUESTION_TOKENS tokens when longer (see QUESTION_TOKENS)."""
+    if len(question) <= QUESTION_TOKENS:  # a token spans at least one character
+        return question
+    enc = _plain_tokenizer(model_path).encode(question, add_special_tokens=False)
+    if len(enc.ids) <= QUESTION_TOKENS:
+        return question
+    return question[: enc.offsets[QUESTION_TOKENS - 1][1]]
+
+
 def encode_pairs(
     questions: Sequence[str], titles: Sequence[str], sentences: Sequence[str], model_path: str | None = None
 ) -> EncodedPairs:
     tok = load_tokenizer(model_path)
     seconds, starts = zip(*(pair_text(t, s) for t, s in zip(titles, sentences))) if sentences else ((), ())
-    encodings = tok.encode_batch(list(zip(questions, seconds)))
+    fitted = {q: fit_question(q, model_path) for q in set(questions)}
+    encodings = tok.encode_batch([(fitted[q], second) for q, second in zip(questions, seconds)])
     return EncodedPairs(
         input_ids=np.array([e.ids for e in encodings], dtype=np.int64),
         attention_mask=np.array([e.attention_mask for e in encodings], dtype=np.int64),

@@ -221,3 +221,27 @@ def test_the_raw_protocol_answers_a_plain_question(http, chat_server):
     assert event == "complete" and isinstance(data, list) and data[0]["answered"], (event, str(data)[:200])
     event, data = call_ask(http, json.dumps({"data": ["   ", None, None]}).encode())
     assert event == "error" and "empty" in str(data), (event, data)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        " 0" * 500,  # found by the property test: 500 one-token words broke the answer model's tokenizer
+        "Where was the fifth export strategy meeting held, " + "and who was there " * 50 + "?",
+        "Where was the fifth export strategy meeting held? " + "é" * 940,
+    ],
+    ids=["500-tokens", "long-words", "long-accents"],
+)
+def test_a_long_valid_question_is_answered_not_crashed(corpus_assistant, question):
+    assert len(" ".join(question.split())) <= corpus_assistant.settings.max_question_chars
+    answer = corpus_assistant.ask(question)
+    assert isinstance(answer.answered, bool) and answer.text
+
+
+def test_the_answer_model_cuts_only_long_questions():
+    from rag.answer_model import QUESTION_TOKENS, _plain_tokenizer, fit_question
+
+    short = "Where was the fifth export strategy meeting held?"
+    assert fit_question(short) == short
+    cut = fit_question("word " * 300)
+    assert "word " * 10 in cut and len(_plain_tokenizer().encode(cut, add_special_tokens=False).ids) == QUESTION_TOKENS

@@ -455,7 +455,6 @@ def launch(
     options = security_options(private_paths)
     warning = exposure_warning(host, bool(options["auth"]))
     if warning:
-        log.warning(warning)
         print(f"rag: {warning}", file=sys.stderr, flush=True)
     return demo.launch(
         **options,
