@@ -214,16 +214,25 @@ def cmd_serve(args) -> int:
 
     settings = _settings(args)
     print("Loading the documents and the model…", file=sys.stderr, flush=True)
+
     # The documents, index and models load on a thread while this one imports Gradio (≈ 4 s of CPU, the
     # largest part of the start-up): ONNX session set-up and file reads release the GIL, so they overlap.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-load") as pool:
-        loading = pool.submit(Assistant.load, corpus_dir=args.corpus, index_dir=args.index, settings=settings)
+    def load_and_pick_examples():
         try:
-            from rag.ui.app import serve  # installed: ui/ is the package rag.ui
+            from rag.ui.examples import pick_examples  # installed: ui/ is the package rag.ui
         except ImportError:  # a source checkout used without `pip install -e .`
+            from ui.examples import pick_examples
+        assistant = Assistant.load(corpus_dir=args.corpus, index_dir=args.index, settings=settings)
+        return assistant, pick_examples(assistant)  # answering them runs the ONNX models: overlaps too
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-load") as pool:
+        loading = pool.submit(load_and_pick_examples)
+        try:
+            from rag.ui.app import serve
+        except ImportError:
             from ui.app import serve
-        assistant = loading.result()
-    serve(host=args.host, port=args.port, feedback_path=args.feedback, assistant=assistant)
+        assistant, examples = loading.result()
+    serve(host=args.host, port=args.port, feedback_path=args.feedback, assistant=assistant, examples=examples)
     return 0
 
 

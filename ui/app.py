@@ -12,7 +12,6 @@ Named API endpoints (callable with gradio_client):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -26,6 +25,7 @@ from rag import Assistant, EmptyQuestionError, InvalidQuestionError, QuestionToo
 from rag.settings import MAX_TOP_K
 
 from .assets import CSS, SCROLL_TO_QUESTION_JS
+from .examples import EXAMPLE_COUNT, pick_examples  # noqa: F401 (EXAMPLE_COUNT: part of this module's API)
 from .feedback import FeedbackLog, make_record, normalise_vote
 from .render import esc, render_answer, render_notice, render_user
 from .security import AuthConfigError, exposure_warning, public_message, security_options
@@ -33,13 +33,6 @@ from .serving import queue_options, thread_options  # queue and threads: tuned b
 
 log = logging.getLogger("rag.ui")
 
-EXAMPLE_COUNT = 4
-PREFERRED_EXAMPLES = (
-    "Where was the fifth export strategy meeting held?",
-    "Which hospital will work with MIT on medical big data?",
-    "What did Yoon visit during his U.S. trip?",
-    "Who wrote the article?",
-)
 EMPTY_MESSAGE = "Please type a question first."
 TOP_K_LABEL = "Passages shown (top k)"  # the answer weighs max(top_k, Settings.answer_pool) passages; top_k are shown
 ERROR_MESSAGE = "Sorry — something went wrong while answering. Please try again or rephrase the question."
@@ -64,45 +57,6 @@ def describe_corpus(assistant: Assistant) -> tuple[str, str]:
         "it says so.</p></div>"
     )
     return f"Ask the documents — {subject}", header
-
-
-def _eval_files(assistant: Assistant) -> list[Path]:
-    roots = []
-    if assistant.corpus_dir is not None:
-        roots.append(Path(assistant.corpus_dir).resolve().parent)
-    roots += [Path.cwd(), Path(__file__).resolve().parent.parent]
-    seen, files = set(), []
-    for root in roots:
-        path = root / "eval" / "article_qa.jsonl"
-        if path not in seen and path.is_file():
-            seen.add(path)
-            files.append(path)
-    return files
-
-
-def pick_examples(assistant: Assistant, limit: int = EXAMPLE_COUNT) -> list[str]:
-    """Short, answerable questions: the preferred list, then the eval set's; kept only if answered now."""
-    candidates = list(PREFERRED_EXAMPLES)
-    for path in _eval_files(assistant):
-        try:
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                if item.get("answerable") and not item.get("history") and len(item.get("question", "")) <= 70:
-                    candidates.append(item["question"])
-        except (OSError, ValueError) as exc:
-            log.warning("could not read example questions from %s: %s", path, exc)
-    chosen: list[str] = []
-    for question in dict.fromkeys(candidates):
-        try:
-            if assistant.ask(question).answered:
-                chosen.append(question)
-        except Exception:  # an example must never stop the server
-            log.exception("example question failed: %r", question)
-        if len(chosen) >= limit:
-            break
-    return chosen
 
 
 # ---- the app --------------------------------------------------------------------------------
@@ -380,9 +334,10 @@ def serve(
     feedback_path: str | os.PathLike | None = None,
     settings=None,
     assistant: Assistant | None = None,
+    examples: Sequence[str] | None = None,
 ) -> None:
-    """Load the documents and model once (unless given a loaded `assistant`), then serve the chat until
-    interrupted (blocking)."""
+    """Load the documents and model once (unless given a loaded `assistant`, and its `examples` if already
+    picked), then serve the chat until interrupted (blocking)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if assistant is None:
         print("Loading the documents and the model…", file=sys.stderr, flush=True)
@@ -390,7 +345,7 @@ def serve(
         assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, settings=settings)
     limit_torch_threads()
     path = Path(feedback_path) if feedback_path is not None else default_feedback_path()
-    demo = build_app(assistant, path)
+    demo = build_app(assistant, path, examples)
     print(f"{len(assistant.documents)} document(s) ready; votes go to {path}", file=sys.stderr, flush=True)
     try:
         launch(demo, host, port, private_paths=(assistant.corpus_dir, assistant.index_dir, path))
