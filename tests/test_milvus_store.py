@@ -231,3 +231,18 @@ def test_cli_store_options_reach_the_settings():
     settings = _settings(args)
     assert (settings.vector_store, settings.milvus_uri) == ("milvus", "./x.db")
     assert _settings(build_parser().parse_args(["ask", "q"])).vector_store == "faiss"
+
+
+def test_milvus_answers_the_meeting_question_with_the_real_model(embedder, tmp_path):
+    """The issue's done-when question, on the real model (slow: the `embedder` fixture loads it)."""
+    a = Assistant.load(
+        corpus_dir=HERE.parent / "corpus",
+        index_dir=tmp_path / "index",
+        settings=Settings(vector_store="milvus", milvus_uri=str(tmp_path / "milvus-demo.db")),
+        embedder=embedder,
+    )
+    answer = a.ask("Where was the fifth export strategy meeting held?")
+    assert answer.answered and "Seoul Startup Hub M+" in answer.citations[0].quote
+    c = answer.citations[0]
+    assert a.documents[c.doc_id].text[c.start : c.end] == c.quote
+    a.store.close()
