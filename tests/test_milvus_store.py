@@ -81,6 +81,17 @@ def test_client_side_fusion_matches_milvus_rrf(milvus, fixture_corpus, tmp_path)
         assert chunk_order(client, q, "hybrid") == chunk_order(milvus, q, "hybrid")
 
 
+def test_weighted_ranker_is_available(milvus):
+    weighted = Assistant(
+        milvus.documents,
+        milvus.store,
+        Settings(vector_store="milvus", answer_model=None, milvus_ranker="weighted"),
+        milvus.embedder,
+    )
+    passages = weighted.ask(QUESTIONS[0], top_k=4).passages
+    assert len(passages) == 4 and passages[0].doc_id == "lighthouse.md"
+
+
 def test_weights_become_request_copies():
     assert request_multiplicity(0.5, 1.0) == (1, 2, 2.0)
     assert request_multiplicity(1.0, 1.0) == (1, 1, 1.0)
