@@ -81,6 +81,17 @@ def test_client_side_fusion_matches_milvus_rrf(milvus, fixture_corpus, tmp_path)
         assert chunk_order(client, q, "hybrid") == chunk_order(milvus, q, "hybrid")
 
 
+def test_weighted_ranker_is_available(milvus):
+    weighted = Assistant(
+        milvus.documents,
+        milvus.store,
+        Settings(vector_store="milvus", answer_model=None, milvus_ranker="weighted"),
+        milvus.embedder,
+    )
+    passages = weighted.ask(QUESTIONS[0], top_k=4).passages
+    assert len(passages) == 4 and passages[0].doc_id == "lighthouse.md"
+
+
 def test_weights_become_request_copies():
     assert request_multiplicity(0.5, 1.0) == (1, 2, 2.0)
     assert request_multiplicity(1.0, 1.0) == (1, 1, 1.0)
@@ -231,3 +242,18 @@ def test_cli_store_options_reach_the_settings():
     settings = _settings(args)
     assert (settings.vector_store, settings.milvus_uri) == ("milvus", "./x.db")
     assert _settings(build_parser().parse_args(["ask", "q"])).vector_store == "faiss"
+
+
+def test_milvus_answers_the_meeting_question_with_the_real_model(embedder, tmp_path):
+    """The issue's done-when question, on the real model (slow: the `embedder` fixture loads it)."""
+    a = Assistant.load(
+        corpus_dir=HERE.parent / "corpus",
+        index_dir=tmp_path / "index",
+        settings=Settings(vector_store="milvus", milvus_uri=str(tmp_path / "milvus-demo.db")),
+        embedder=embedder,
+    )
+    answer = a.ask("Where was the fifth export strategy meeting held?")
+    assert answer.answered and "Seoul Startup Hub M+" in answer.citations[0].quote
+    c = answer.citations[0]
+    assert a.documents[c.doc_id].text[c.start : c.end] == c.quote
+    a.store.close()

@@ -55,6 +55,8 @@ def resolve_target(settings: Settings, index_dir: Path | None) -> Target:
 
 def connect(target: Target) -> Any:
     """An open MilvusClient; IndexStoreError names the URI when Milvus cannot be reached or opened."""
+    if target.lite:  # the embedded server's keepalive GOAWAY notices are noise on stderr (set it to see them)
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from pymilvus import MilvusClient
     except ImportError as exc:  # pragma: no cover - a normal install has it
