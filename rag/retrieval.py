@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 
+from .chunking import Chunk
 from .corpus import Document
 from .lexical import BM25Index
 from .settings import Settings
@@ -19,6 +21,45 @@ def query_text(question: str, history: list[str] | None, turns: int) -> str:
     if not history or turns <= 0:
         return question
     return " ".join([*history[-turns:], question])
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def fuse_rankings(rankings: Iterable[tuple[Mapping[Key, tuple[int, float]], float]], rrf_k: int) -> dict[Key, float]:
+    """Weighted reciprocal-rank fusion of (ranking, weight) pairs, each ranking key -> (rank, score): the one
+    passage score every store ranks by, so FAISS and Milvus (client-side fusion) agree to the last bit."""
+    fused: dict[Key, float] = {}
+    for ranking, weight in rankings:
+        for key, (rank, _) in ranking.items():
+            fused[key] = fused.get(key, 0.0) + weight / (rrf_k + rank + 1)
+    return fused
+
+
+def make_passages(
+    ranked: Sequence[tuple[Key, Chunk]],
+    documents: Mapping[str, Document],
+    fused: Mapping[Key, float],
+    dense: Mapping[Key, tuple[int, float]],
+    lexical: Mapping[Key, tuple[int, float]],
+) -> list[Passage]:
+    """Passages in rank order, each with its fused score and (when it was in that list) its dense and BM25 score."""
+    return [
+        Passage(
+            chunk.chunk_id,
+            chunk.doc_id,
+            documents[chunk.doc_id].title,
+            chunk.start,
+            chunk.end,
+            chunk.text,
+            fused[key],
+            dense[key][1] if key in dense else None,
+            lexical[key][1] if key in lexical else None,
+            rank + 1,
+            chunk.kind,
+        )
+        for rank, (key, chunk) in enumerate(ranked)
+    ]
 
 
 class Retriever:
@@ -51,33 +92,14 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             lexical = {row: (rank, score) for rank, (row, score) in enumerate(self.bm25.search(query, k))}
         t2 = time.perf_counter()
-        fused: dict[int, float] = {}
-        c = self.settings.rrf_k
-        for ranking, weight in ((dense, self.settings.dense_weight), (lexical, self.settings.bm25_weight)):
-            for row, (rank, _) in ranking.items():
-                fused[row] = fused.get(row, 0.0) + weight / (c + rank + 1)
+        fused = fuse_rankings(
+            ((dense, self.settings.dense_weight), (lexical, self.settings.bm25_weight)), self.settings.rrf_k
+        )
         if not fused and mode == "bm25" and query_vector is not None:
             # No query word is in the corpus: fall back to dense so "closest passages" still exist.
             return self.search(query, query_vector, top_k, "dense", timings)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:top_k]
-        passages = []
-        for rank, row in enumerate(best):
-            chunk = self.store.chunks[row]
-            passages.append(
-                Passage(
-                    chunk.chunk_id,
-                    chunk.doc_id,
-                    self.documents[chunk.doc_id].title,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    fused[row],
-                    dense[row][1] if row in dense else None,
-                    lexical[row][1] if row in lexical else None,
-                    rank + 1,
-                    chunk.kind,
-                )
-            )
+        passages = make_passages([(row, self.store.chunks[row]) for row in best], self.documents, fused, dense, lexical)
         if timings is not None:
             timings["dense_search"] = (t1 - t0) * 1000
             timings["bm25"] = (t2 - t1) * 1000

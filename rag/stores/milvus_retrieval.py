@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..corpus import Document
+from ..retrieval import fuse_rankings, make_passages
 from ..settings import Settings
 from ..types import Passage
 from .milvus_store import CHUNK_FIELDS, MilvusStore, bm25_text
@@ -85,17 +86,15 @@ class MilvusRetriever:
         if use_dense and use_bm25 and ranker != "client":
             fused = self._hybrid(lexical_query, query_vector, k, ranker, rows)
         else:
-            c = self.settings.rrf_k
-            for on, field, weight, ranking in (
-                (use_dense, "vector", self.settings.dense_weight, dense),
-                (use_bm25, "sparse", self.settings.bm25_weight, lexical),
-            ):
+            for on, field, ranking in ((use_dense, "vector", dense), (use_bm25, "sparse", lexical)):
                 if not on:
                     continue
                 for rank, hit in enumerate(self._hits(lexical_query, query_vector, field, k)):
                     rows[hit["pk"]] = hit["entity"]
                     ranking[hit["pk"]] = (rank, abs(float(hit["distance"])))
-                    fused[hit["pk"]] = fused.get(hit["pk"], 0.0) + weight / (c + rank + 1)
+            fused = fuse_rankings(
+                ((dense, self.settings.dense_weight), (lexical, self.settings.bm25_weight)), self.settings.rrf_k
+            )
         t1 = time.perf_counter()
         if not fused and mode == "bm25" and query_vector is not None:
             # No query word is in the corpus: fall back to dense so "closest passages" still exist.
@@ -107,23 +106,7 @@ class MilvusRetriever:
         # the composer reads each chunk's sentences and their neighbours: one round trip for all of them
         keys = [(ch.doc_id, i) for ch in chunks for i in range(ch.first_sentence, ch.last_sentence + 1)]
         self.store.fetch_sentences(keys, around=1)
-        passages = []
-        for rank, (pk, chunk) in enumerate(zip(best, chunks)):
-            passages.append(
-                Passage(
-                    chunk.chunk_id,
-                    chunk.doc_id,
-                    self.documents[chunk.doc_id].title,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    fused[pk],
-                    dense[pk][1] if pk in dense else None,
-                    lexical[pk][1] if pk in lexical else None,
-                    rank + 1,
-                    chunk.kind,
-                )
-            )
+        passages = make_passages(list(zip(best, chunks)), self.documents, fused, dense, lexical)
         if timings is not None:
             timings["dense_search"] = (t1 - t0) * 1000  # one hybrid round trip covers both
             timings["bm25"] = 0.0
