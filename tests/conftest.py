@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a source checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
+# the fault tests' fixtures (a template index per module, a private copy per test): tests/faultkit.py
+pytest_plugins = ("faultkit",)
+
 
 # ===== web chat (ui/) section: fixtures used by tests/test_ui_*.py — generic, safe to reuse =====
 def find_free_port() -> int:

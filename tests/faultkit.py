@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_DOCS = ROOT / "tests" / "fixtures" / "docs"
 OLD_DOCS = ("lighthouse.md", "volcano.md")
@@ -188,3 +190,24 @@ def assert_answers(assistant, with_new: bool) -> None:
         assert new.answered and A_NEW in new.citations[0].quote and new.citations[0].doc_id == NEW_DOC
     else:
         assert NEW_DOC not in {c.doc_id for c in new.citations + new.related}
+
+
+# ---- fixtures both fault modules use (imported there, so each module gets its own template) ----
+@pytest.fixture(scope="module")
+def onnx_template(corpus_assistant):
+    """The session's verified ONNX exports (made once by the shared assistant), linked into each index."""
+    return corpus_assistant.index_dir / "onnx"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, onnx_template, embedder):
+    """Two documents, indexed once per module; src/orchard.txt ready to add."""
+    place = make_place(tmp_path_factory.mktemp("template"), onnx_template)
+    assert build_only(place, embedder)["action"] == "built"
+    return place
+
+
+@pytest.fixture
+def place(tmp_path, template, onnx_template):
+    """A private copy of the template: each test damages or kills its own."""
+    return clone_place(template, tmp_path / "place", onnx_template)

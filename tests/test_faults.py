@@ -17,12 +17,9 @@ from faultkit import (
     OLD_DOCS,
     Q_NEW,
     assert_answers,
-    build_only,
-    clone_place,
     leftovers,
     live_documents,
     load,
-    make_place,
     old_corpus,
     output,
     resume,
@@ -34,26 +31,6 @@ from faultkit import (
 
 OLD = set(OLD_DOCS)
 NEW = OLD | {NEW_DOC}
-
-
-@pytest.fixture(scope="module")
-def onnx_template(corpus_assistant):
-    """The session's verified ONNX exports (made once by the shared assistant), linked into each index."""
-    return corpus_assistant.index_dir / "onnx"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, onnx_template, embedder):
-    """Two documents, indexed once per module; src/orchard.txt ready to add."""
-    place = make_place(tmp_path_factory.mktemp("template"), onnx_template)
-    assert build_only(place, embedder)["action"] == "built"
-    return place
-
-
-@pytest.fixture
-def place(tmp_path, template, onnx_template):
-    """A private copy of the template: each test damages or kills its own."""
-    return clone_place(template, tmp_path / "place", onnx_template)
 
 
 # point → which index is live right after the kill

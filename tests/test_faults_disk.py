@@ -23,13 +23,10 @@ from faultkit import (
     OLD_DOCS,
     Q_OLD,
     assert_answers,
-    build_only,
-    clone_place,
     env,
     leftovers,
     live_documents,
     load,
-    make_place,
     rag_argv,
     run_limited,
 )
@@ -39,25 +36,6 @@ from rag.corpus import load_corpus
 from rag.store import current_build, load_store
 
 OLD = set(OLD_DOCS)
-
-
-@pytest.fixture(scope="module")
-def onnx_template(corpus_assistant):
-    return corpus_assistant.index_dir / "onnx"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, onnx_template, embedder):
-    """Two documents, indexed once per module; src/orchard.txt ready to add."""
-    place = make_place(tmp_path_factory.mktemp("template"), onnx_template)
-    assert build_only(place, embedder)["action"] == "built"
-    return place
-
-
-@pytest.fixture
-def place(tmp_path, template, onnx_template):
-    """A private copy of the template: each test damages or kills its own."""
-    return clone_place(template, tmp_path / "place", onnx_template)
 
 
 def snapshot(folder) -> dict[str, bytes]:
