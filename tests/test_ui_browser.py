@@ -11,45 +11,20 @@ import time
 from pathlib import Path
 
 import pytest
+from browserkit import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, chromium_problem, under_ci
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Tests write their screenshot to a temp folder; RAG_UPDATE_SCREENSHOT=1 refreshes the README's docs/screenshot.png.
 README_SCREENSHOT = ROOT / "docs" / "screenshot.png"
-CHROMIUM = os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-INSTALL_HINT = (
-    "sudo apt-get install -y chromium   (Debian/Ubuntu; plus `pip install playwright` — "
-    "no `playwright install` needed, the test uses /usr/bin/chromium or $RAG_CHROMIUM)"
-)
 MEETING = "Where was the fifth export strategy meeting held?"
 BOT = "#rag-chat [data-testid=bot]"
 USER = "#rag-chat [data-testid=user]"
 
 
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _chromium_problem() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the `playwright` Python package is not installed"
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        return f"no Chromium at {CHROMIUM}"
-    return None
-
-
-PROBLEM = _chromium_problem()
-if PROBLEM and not _under_ci():  # skip before any fixture loads the model
+PROBLEM = chromium_problem()
+if PROBLEM and not under_ci():  # skip before any fixture loads the model
     pytest.skip(f"{PROBLEM}. Install it with: {INSTALL_HINT}", allow_module_level=True)
 
 

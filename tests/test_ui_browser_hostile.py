@@ -9,10 +9,8 @@ Skips without Chromium or playwright, except under CI (CI=true), where that is a
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from browserkit import CHROMIUM, CHROMIUM_ARGS, chromium_problem, under_ci
 
 pytestmark = [
     pytest.mark.slow,
@@ -21,28 +19,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),
 ]
 
-CHROMIUM = os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def _problem() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the `playwright` Python package is not installed"
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        return f"no Chromium at {CHROMIUM}"
-    return None
-
-
-PROBLEM = _problem()
-if PROBLEM and os.environ.get("CI", "").strip().lower() not in ("true", "1", "yes"):
+PROBLEM = chromium_problem()
+if PROBLEM and not under_ci():
     pytest.skip(f"{PROBLEM} (sudo apt-get install -y chromium; pip install playwright)", allow_module_level=True)
 
 HOSTILE = """---
