@@ -5,9 +5,10 @@ as a compound question of one or more parts ("Which X …, and who Y …?" has t
 best sentence, and the answer's confidence is the weakest part's.
 
 With the answer model (the default), the cheap scorer (rag/sentence_scoring.py) shortlists
-`Settings.rerank_candidates` sentences, the model reads each one with the question, and a calibrated
-logistic map over the model's score and the signals it cannot see (question words the corpus never
-uses, whether the sentence holds the asked-for kind of phrase) gives P(right). Below
+`Settings.rerank_candidates` sentences, and the model reads them with the question: the first
+`Settings.rerank_first`, then the rest only if none of those is answered. A calibrated logistic map over
+the model's best score and the signals it cannot see (question words the corpus never uses, whether the
+sentence holds the asked-for kind of phrase) gives P(right). Below
 `Settings.answer_threshold` the answer abstains. With `Settings(answer_model=None)` the hand-set
 baseline decides instead (kept for comparison in `rag eval --compare`).
 """
@@ -80,6 +81,15 @@ class Composer:
         self.calibration = calibration
         self.corpus_script = main_script(" ".join(d.text[:2000] for d in documents.values()))
 
+    @property
+    def answer_threshold(self) -> float:
+        """Confidence below which the answer abstains: the setting, else the calibrated (or baseline) one."""
+        if self.scorer is None:
+            return self.settings.abstain_threshold
+        if self.settings.answer_threshold is not None:
+            return self.settings.answer_threshold
+        return self.calibration.threshold if self.calibration else 0.5
+
     # ---- the one entry point -------------------------------------------------------------------
     def compose(
         self, question: Question, parts: Sequence[QuestionPart], passages: list[Passage], shown: int | None = None
@@ -120,20 +130,30 @@ class Composer:
     def _answer_with_model(
         self, q: Question, cands: list[Candidate], signals: dict[str, float], limit: int, single: bool
     ) -> _PartResult:
+        """Read the cheap scorer's best sentence(s) first; read the rest of the shortlist only if none answers.
+
+        Most answered questions stop after one sentence: the model's cost is per sentence read.
+        """
         assert self.scorer is not None
         about_document = bool(DOCUMENT_QUESTION.search(q.query))
         shortlist = [c for c in cands if c.sentence.kind != "metadata" or about_document]
         shortlist = shortlist[: self.settings.rerank_candidates] or cands[:1]
-        titles = [self.documents[c.sentence.doc_id].title for c in shortlist]
-        texts = [c.sentence.embed_text if c.sentence.kind == "metadata" else c.sentence.text for c in shortlist]
-        scores = self.scorer.score(q.query, titles, texts)
-        order = sorted(range(len(shortlist)), key=lambda i: (-scores[i].logit, i))
+        calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)
+        threshold = self.answer_threshold
+        scores: list[PairScore] = []
+        read = min(self.settings.rerank_first, len(shortlist))
+        while True:
+            scores += self._score(q, shortlist[len(scores) : read])
+            order = sorted(range(len(scores)), key=lambda i: (-scores[i].logit, i))
+            features = self._features(q, shortlist[order[0]], scores[order[0]], scores, order, signals)
+            confidence = calibration.probability(features)
+            if confidence >= threshold or read >= len(shortlist):
+                break
+            read = len(shortlist)
+        shortlist = shortlist[:read]  # unread candidates are not offered
         best_i = order[0]
         best, best_score = shortlist[best_i], scores[best_i]
-        features = self._features(q, best, best_score, scores, order, signals)
-        calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)
-        confidence = calibration.probability(features)
-        ranked = [shortlist[i] for i in order]  # the model's order; unread candidates are not offered
+        ranked = [shortlist[i] for i in order]  # the model's order
         for i in order:
             shortlist[i].score = round(scores[i].logit, 4)
         picked = [best]
@@ -155,8 +175,14 @@ class Composer:
             if (b - a) < len(s.text) * 0.9:
                 start, end = s.start + a, s.start + b
                 short = ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
-        signals = {**signals, **features, "confidence": confidence}
+        signals = {**signals, **features, "confidence": confidence, "sentences_read": float(read)}
         return _PartResult(picked, ranked, confidence, signals, short)
+
+    def _score(self, q: Question, cands: Sequence[Candidate]) -> list[PairScore]:
+        assert self.scorer is not None
+        titles = [self.documents[c.sentence.doc_id].title for c in cands]
+        texts = [c.sentence.embed_text if c.sentence.kind == "metadata" else c.sentence.text for c in cands]
+        return self.scorer.score(q.query, titles, texts)
 
     def _features(
         self,
@@ -256,14 +282,7 @@ class Composer:
         signals: dict[str, float],
         short: ShortAnswer | None,
     ) -> Answer:
-        threshold = (
-            self.settings.abstain_threshold
-            if self.scorer is None
-            else (self.calibration.threshold if self.calibration else 0.5)
-        )
-        if self.settings.answer_threshold is not None and self.scorer is not None:
-            threshold = self.settings.answer_threshold
-        if not picked or confidence < threshold:
+        if not picked or confidence < self.answer_threshold:
             seen: set[tuple[str, int]] = set()
             related: list[Citation] = []
             for c in ranked:

@@ -62,7 +62,8 @@ class Settings:
     # answer composition
     # the trained answer model: a name under rag/models/ or a folder path; None = the hand-set baseline composer
     answer_model: str | None = "answer-minilm"
-    rerank_candidates: int = 8  # sentences the answer model reads per question part
+    rerank_candidates: int = 3  # at most this many shortlisted sentences are read by the answer model per part
+    rerank_first: int = 1  # it reads this many first and the rest only when none of those is answered
     answer_threshold: float | None = None  # P(right) below which to abstain; None = the model's calibrated choice
     second_sentence_logit: float = 2.0  # a second sentence needs at least this model score ...
     second_sentence_margin: float = 1.5  # ... and at most this far below the best one
@@ -128,6 +129,11 @@ class Settings:
             raise ValueError(f"top_k must be between 1 and 50, got {self.top_k}")
         if not 1 <= self.rerank_candidates <= 50:
             raise ValueError(f"rerank_candidates must be between 1 and 50, got {self.rerank_candidates}")
+        if not 1 <= self.rerank_first <= self.rerank_candidates:
+            raise ValueError(
+                f"rerank_first must be between 1 and rerank_candidates ({self.rerank_candidates}), "
+                f"got {self.rerank_first}"
+            )
         if self.answer_threshold is not None and not 0.0 <= self.answer_threshold <= 1.0:
             raise ValueError(f"answer_threshold must be between 0 and 1, got {self.answer_threshold}")
         if self.answer_model is not None and not (isinstance(self.answer_model, str) and self.answer_model.strip()):
