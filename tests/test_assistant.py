@@ -54,15 +54,7 @@ def test_abstains_when_the_source_does_not_say(corpus_assistant, question):
     "question, expected",
     [
         ("Who wrote the article?", "sarah kim"),
-        pytest.param(
-            "who is the author",
-            "sarah kim",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known miss (issue 9 open): the calibrated confidence for this metadata line falls below "
-                "the threshold; the eval gate tracks the metadata tag",
-            ),
-        ),
+        ("who is the author", "sarah kim"),
         ("When was it published?", "01 jun. 2023, 16:45"),
         ("Which outlet published this?", "korea joongang daily"),
     ],
@@ -245,13 +237,32 @@ def test_baseline_composer_still_available(corpus_assistant, embedder, tmp_path)
     assert answer.short_answer is None and "model_logit" not in answer.signals
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss (issue 9 open): a one-name swap (Yoon -> Biden) is not yet told from the real question; "
-    "SQuAD's confidence gap is negative for the same reason",
-)
 def test_confidence_separates_right_from_wrong(corpus_assistant):
     right = corpus_assistant.ask("Which university did Yoon give an address at?")
     wrong = corpus_assistant.ask("Which university did Biden give an address at?")
     assert right.answered and "Harvard University" in right.citations[0].quote
     assert right.confidence > wrong.confidence + 0.2
+
+
+def test_answer_model_reads_more_sentences_only_when_the_first_does_not_answer(corpus_assistant, embedder, tmp_path):
+    answered = corpus_assistant.ask("Where was the fifth export strategy meeting held?")
+    assert answered.answered and answered.signals["sentences_read"] == 1
+    refused = corpus_assistant.ask("How much money will the government spend on the cluster?")
+    shortlist = corpus_assistant.settings.rerank_candidates
+    assert not refused.answered and refused.signals["sentences_read"] == shortlist
+    # reading the whole shortlist up front gives the same answer here, at the cost of more reads
+    read_all = Assistant.load(
+        corpus_dir=ROOT / "corpus",
+        index_dir=tmp_path,
+        embedder=embedder,
+        settings=Settings(rerank_first=shortlist),
+    )
+    again = read_all.ask("Where was the fifth export strategy meeting held?")
+    assert again.signals["sentences_read"] == shortlist
+    assert [c.quote for c in again.citations] == [c.quote for c in answered.citations]
+
+
+@pytest.mark.parametrize("kwargs", [{"rerank_first": 0}, {"rerank_first": 5, "rerank_candidates": 4}])
+def test_rerank_first_must_fit_the_shortlist(kwargs):
+    with pytest.raises(ValueError, match="rerank_first"):
+        Settings(**kwargs)
