@@ -125,7 +125,7 @@ def collect_pool(articles: list[dict], questions: list[dict], settings, group: s
             features = {k: float(answer.signals.get(k, 0.0)) for k in RECORDED}
             # The perturbations never add a word the corpus lacks, so in the pool "question words the corpus
             # never uses" only ever marks answerable questions: an artifact. That signal is learnt from the
-            # dev items alone (real questions), where it marks what the documents do not cover.
+            # real questions alone (the SQuAD 2.0 train articles and the dev items).
             if group == "pool":
                 features["missing_rare"] = 0.0
             rows.append(

@@ -14,10 +14,10 @@ with one detail of the question changed:
   same kind from the same paragraph (else the article), paired with the answer sentence;
 - the question negated ("did" -> "did not") or with an antonym ("first" -> "last");
 - the question with an added condition the sentence does not meet ("... in 1887?");
-- the most word-overlapping other sentence of the same paragraph (hard), and of another paragraph;
-- the pool's real unanswerable questions with their most overlapping sentence, when training data holds any.
-The two articles that hold the pool's real unanswerables are held out with the validation split: calibration
-fits the answer/abstain decision on them (`real_unanswerable_articles()`).
+- the most word-overlapping other sentence of the same paragraph (hard), and of another paragraph.
+The pool's real unanswerable questions are not trained on: the two articles that hold them are held out
+with the validation split, and calibration fits the answer/abstain decision on them
+(`real_unanswerable_articles()`).
 Seed, counts and time go into the model card (rag/models/answer-minilm/MODEL_CARD.md).
 """
 
@@ -349,15 +349,9 @@ def build_pairs(paragraphs: list[Paragraph], n_questions: int | None, rng: rando
     items = [(p, qa) for p in paragraphs for qa in p.qas]
     rng.shuffle(items)
     answerable = [(p, qa) for p, qa in items if not qa.get("is_impossible") and qa["answers"]]
-    impossible = [(p, qa) for p, qa in items if qa.get("is_impossible")]
     if n_questions is not None:
         answerable = answerable[:n_questions]
     pairs: list[Pair] = []
-    for p, qa in impossible:
-        q_terms = set(terms(qa["question"]))
-        sents = [p.text[a:b] for a, b in p.sentences]
-        best = max(sents, key=lambda s: _overlap(q_terms, s))
-        pairs += [Pair(qa["question"], p.title, best, 0, kind="real-unanswerable")] * 2
     for p, qa in answerable:
         ans = qa["answers"][0]
         a_start, a_end = ans["answer_start"], ans["answer_start"] + len(ans["text"])
