@@ -108,14 +108,7 @@ def collect_pool(articles: list[dict], questions: list[dict], settings, group: s
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-calibrate-") as tmp:
         corpus = Path(tmp) / "corpus"
-        corpus.mkdir()
-        names = []
-        for i, article in enumerate(articles):
-            name = f"{i:02d}-{article['title'][:40].replace('/', '_')}.txt"
-            (corpus / name).write_text(
-                "\n\n".join(p["context"] for p in article["paragraphs"]) + "\n", encoding="utf-8"
-            )
-            names.append(name)
+        T.write_corpus(corpus, articles)
         assistant = Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
         t0 = time.time()
         for n, q in enumerate(questions):

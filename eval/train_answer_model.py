@@ -111,6 +111,14 @@ def real_unanswerable_articles(path: Path = POOL) -> list[dict]:
     return [a for a in load_pool(path) if has_real_unanswerables(a) and not is_validation(a["title"])]
 
 
+def write_corpus(folder: Path, articles: list[dict]) -> None:
+    """Each article as one plain-text document in `folder`, named after its title, for asking questions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, article in enumerate(articles):
+        name = f"{i:02d}-{article['title'][:40].replace('/', '_')}.txt"
+        (folder / name).write_text("\n\n".join(p["context"] for p in article["paragraphs"]) + "\n", encoding="utf-8")
+
+
 # ---- perturbations ------------------------------------------------------------------------------
 _CAPS = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'’&.-]*)*")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")

@@ -46,12 +46,8 @@ def main() -> int:
     cases: list[tuple[str, list[str], list[float]]] = []  # (group, right flags per shortlisted sentence, logits)
     with tempfile.TemporaryDirectory(prefix="rag-depth-") as tmp:
         corpus = Path(tmp) / "corpus"
-        corpus.mkdir()
         articles = T.real_unanswerable_articles()
-        for i, a in enumerate(articles):
-            (corpus / f"{i}.txt").write_text(
-                "\n\n".join(p["context"] for p in a["paragraphs"]) + "\n", encoding="utf-8"
-            )
+        T.write_corpus(corpus, articles)
         assistant = Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
         for a in articles:
             for p in a["paragraphs"]:
