@@ -349,7 +349,11 @@ def _overlap(q_terms: set[str], sentence: str) -> float:
     return len(q_terms & st) / (len(q_terms) or 1)
 
 
-def build_pairs(paragraphs: list[Paragraph], n_questions: int | None, rng: random.Random) -> list[Pair]:
+def build_pairs(
+    paragraphs: list[Paragraph], n_questions: int | None, rng: random.Random, skip_questions: int = 0
+) -> list[Pair]:
+    """Pairs from the answerable questions, in a seeded order; `skip_questions` passes over the first ones
+    (those an earlier training stage with the same seed used)."""
     by_article: dict[int, list[Paragraph]] = {}
     for p in paragraphs:
         by_article.setdefault(p.article, []).append(p)
@@ -357,6 +361,7 @@ def build_pairs(paragraphs: list[Paragraph], n_questions: int | None, rng: rando
     items = [(p, qa) for p in paragraphs for qa in p.qas]
     rng.shuffle(items)
     answerable = [(p, qa) for p, qa in items if not qa.get("is_impossible") and qa["answers"]]
+    answerable = answerable[skip_questions:]
     if n_questions is not None:
         answerable = answerable[:n_questions]
     pairs: list[Pair] = []
@@ -475,6 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--val-pairs", type=int, default=3000)
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
+    ap.add_argument("--init", type=Path, help="start from this trained model (a second stage) instead of MiniLM")
+    ap.add_argument(
+        "--skip-questions",
+        type=int,
+        default=0,
+        help="pass over the seeded order's first N questions (a second stage takes questions the first never saw)",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
 
@@ -493,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # roughly 3.3 pairs per question: take enough questions for the pair budget
-    pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng)[: args.pairs]
+    pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng, args.skip_questions)[: args.pairs]
     val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
     random.Random(args.seed + 2).shuffle(val_pairs)
     val_pairs = val_pairs[: args.val_pairs]
@@ -502,9 +514,15 @@ def main(argv: list[str] | None = None) -> int:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
     print(f"pairs: {len(pairs)} train {kinds}; {len(val_pairs)} validation ({time.time() - started:.0f}s)", flush=True)
 
-    from rag.answer_model import build_network, save_model
+    from rag.answer_model import build_network, load_network, read_config, save_model
 
-    network = build_network(trainable_from_layer=args.trainable_from_layer)
+    if args.init:
+        network = load_network(args.init)
+        init_config = read_config(args.init)
+        if network.trainable_from_layer != args.trainable_from_layer:
+            ap.error(f"--init model trains from layer {network.trainable_from_layer}, not {args.trainable_from_layer}")
+    else:
+        network = build_network(trainable_from_layer=args.trainable_from_layer)
     network.train()
     head_params = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
     body_params = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
@@ -574,6 +592,12 @@ def main(argv: list[str] | None = None) -> int:
         "validation_split": f"articles with sha256(title) % {VALIDATION_EVERY} == 0",
         "held_out": "the validation split and the articles holding real unanswerables (is_held_out)",
         "seed": args.seed,
+        "init": (
+            {"model": str(args.init), "weights_sha256": init_config["weights_sha256"], "first_stage": init_config}
+            if args.init
+            else None
+        ),
+        "skip_questions": args.skip_questions,
         "pairs": len(pairs),
         "pair_kinds": kinds,
         "batch_size": args.batch_size,
