@@ -24,12 +24,6 @@ from .stores.base import PassageStore
 from .text_analysis import terms
 from .types import Passage
 
-# A sentence that opens like this leans on the one before it.
-_DEPENDENT_START = re.compile(
-    r"^[\"“]?(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|Them|There|Such|But|However|Also|"
-    r"Meanwhile|Still|Yet|Instead|Moreover|Furthermore|In addition|As a result|Then|The two|Both)\b"
-)
-
 OVERLAP_WEIGHT = 0.5
 TYPE_WEIGHT = 0.12
 # Titles, datelines and metadata lines answer questions about the document itself, rarely others.
@@ -48,6 +42,15 @@ METADATA_FOR_KIND = {
     "what": ("title",),
 }
 METADATA_AFFINITY = 0.15
+# A question that names a field ("who is the publisher?") asks for that field, whatever its question word.
+METADATA_NAMED = {
+    "author": re.compile(r"\b(?:author|writer)\b", re.I),
+    "publisher": re.compile(r"\b(?:publisher|outlet|newspaper|publication)\b", re.I),
+    "section": re.compile(r"\bsection\b", re.I),
+    "url": re.compile(r"\b(?:url|link|web ?address)\b", re.I),
+    "title": re.compile(r"\b(?:title|headline)\b", re.I),
+    "updated": re.compile(r"\b(?:updated?|last update)\b", re.I),
+}
 KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 
 
@@ -173,8 +176,13 @@ def answer_signals(
         "type_any": (1.0 if any(c.type_match > 0 for c in cands[:3]) else -1.0) if typed else 0.0,
         "missing_rare": missing_rare,
         "window_missing": max(absent, default=0.0) / table.max_idf,
-        # a question about the document itself, answered by its metadata or title lines
-        "document_match": 1.0 if DOCUMENT_QUESTION.search(question.query) and best.sentence.kind != "body" else 0.0,
+        # a question about the document itself, answered by its metadata or title lines; one that asks
+        # about something the corpus never names ("who took the photos?") asks for a field it lacks
+        "document_match": (
+            1.0
+            if DOCUMENT_QUESTION.search(question.query) and best.sentence.kind != "body" and missing_rare == 0.0
+            else 0.0
+        ),
     }
 
 
@@ -227,8 +235,12 @@ def score_candidates(
         c.score = c.cosine + OVERLAP_WEIGHT * c.coverage + TYPE_WEIGHT * c.type_match
         if not about_document:
             c.score -= KIND_PENALTY.get(s.kind, 0.0)
-        elif s.kind == "metadata" and s.text.split(":", 1)[0] in METADATA_FOR_KIND.get(question.kind, ()):
-            c.score += METADATA_AFFINITY
+        elif s.kind == "metadata":
+            field = s.text.split(":", 1)[0]
+            if field in METADATA_NAMED and METADATA_NAMED[field].search(question.query):
+                c.score += 2 * METADATA_AFFINITY
+            elif field in METADATA_FOR_KIND.get(question.kind, ()):
+                c.score += METADATA_AFFINITY
         cands.append(c)
     cands.sort(key=lambda c: (-c.score, c.sentence.doc_id, c.sentence.index))
     return cands, missing_rare

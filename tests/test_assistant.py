@@ -57,6 +57,9 @@ def test_abstains_when_the_source_does_not_say(corpus_assistant, question):
         ("who is the author", "sarah kim"),
         ("When was it published?", "01 jun. 2023, 16:45"),
         ("Which outlet published this?", "korea joongang daily"),
+        # the field the question names wins over the one its question word suggests (who -> author)
+        ("who's the publisher of this article", "korea joongang daily"),
+        ("What section did it run in?", "national, politics"),
     ],
 )
 def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expected):
@@ -65,6 +68,12 @@ def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expe
     assert any(expected in c.quote.lower() for c in answer.citations)
     assert any(c.kind == "metadata" for c in answer.citations)
     assert_verifiable(corpus_assistant, answer)
+
+
+def test_a_document_question_about_something_the_corpus_never_names_is_no_metadata_match(corpus_assistant):
+    # "photos" is nowhere in the corpus: the byline cannot be the photographer's credit
+    assert corpus_assistant.ask("Who took the photos for this article?").signals["document_match"] == 0.0
+    assert corpus_assistant.ask("Who wrote the article?").signals["document_match"] == 1.0
 
 
 def test_follow_up_uses_the_conversation(corpus_assistant):
