@@ -176,13 +176,8 @@ def answer_signals(
         "type_any": (1.0 if any(c.type_match > 0 for c in cands[:3]) else -1.0) if typed else 0.0,
         "missing_rare": missing_rare,
         "window_missing": max(absent, default=0.0) / table.max_idf,
-        # a question about the document itself, answered by its metadata or title lines; one that asks
-        # about something the corpus never names ("who took the photos?") asks for a field it lacks
-        "document_match": (
-            1.0
-            if DOCUMENT_QUESTION.search(question.query) and best.sentence.kind != "body" and missing_rare == 0.0
-            else 0.0
-        ),
+        # a question about the document itself, answered by its metadata or title lines
+        "document_match": 1.0 if DOCUMENT_QUESTION.search(question.query) and best.sentence.kind != "body" else 0.0,
     }
 
 
