@@ -1,0 +1,108 @@
+"""The answer model's training data (eval/train_answer_model.py): pairs and negatives on a tiny inline article."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
+import train_answer_model as T  # noqa: E402
+
+PARAGRAPH_1 = (
+    "Chopin was born in Warsaw in 1810. He moved to Paris in 1831, where he taught piano. "
+    "In Paris he met George Sand in 1836."
+)
+PARAGRAPH_2 = "Chopin died in Paris in 1849. His heart was taken back to Warsaw by his sister Ludwika."
+
+
+def _qa(qid: str, question: str, context: str, answer: str) -> dict:
+    return {"id": qid, "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}
+
+
+ARTICLE = {
+    "title": "Frederic_Chopin_test",
+    "paragraphs": [
+        {
+            "context": PARAGRAPH_1,
+            "qas": [
+                _qa("q1", "In what year did Chopin move to Paris?", PARAGRAPH_1, "1831"),
+                _qa("q2", "Where was Chopin born?", PARAGRAPH_1, "Warsaw"),
+                _qa("q3", "Whom did Chopin meet in Paris in 1836?", PARAGRAPH_1, "George Sand"),
+            ],
+        },
+        {
+            "context": PARAGRAPH_2,
+            "qas": [_qa("q4", "Who took Chopin's heart back to Warsaw?", PARAGRAPH_2, "his sister Ludwika")],
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def paragraphs() -> list[T.Paragraph]:
+    assert not T.is_validation(ARTICLE["title"])  # else the article would be held out
+    return T.paragraphs_of([ARTICLE], validation=False)
+
+
+def test_negation_goes_after_a_one_word_subject_and_is_not_doubled():
+    assert T.negate("Where did Chopin go?") == "Where did Chopin not go?"
+    assert T.negate("Why did he never return?") is None
+
+
+def test_a_swapped_year_comes_from_the_paragraph_and_is_not_in_the_answer_sentence():
+    sentence = "He moved to Paris in 1831, where he taught piano."
+    q = "What did he teach after 1831?"  # the year is all it shares with the sentence
+    out = T.swap_entity(q, sentence, PARAGRAPH_1, PARAGRAPH_1 + " " + PARAGRAPH_2, random.Random(1))
+    assert out is not None and out != q
+    new_year = out.split("after ", 1)[1].rstrip("?")
+    assert new_year in {"1810", "1836"}  # a year of the same paragraph, not the sentence's own
+
+
+def test_pairs_are_the_same_for_the_same_seed_and_positives_carry_the_answer_span(paragraphs):
+    first = T.build_pairs(paragraphs, None, random.Random(5))
+    again = T.build_pairs(paragraphs, None, random.Random(5))
+    assert [(p.question, p.sentence, p.label, p.kind) for p in first] == [
+        (p.question, p.sentence, p.label, p.kind) for p in again
+    ]
+    positives = [p for p in first if p.label == 1]
+    assert len(positives) == 4
+    answers = {"1831", "Warsaw", "George Sand", "his sister Ludwika"}
+    for p in positives:
+        assert p.span is not None
+        assert p.sentence[p.span[0] : p.span[1]] in answers
+    negatives = [p for p in first if p.label == 0]
+    assert negatives and all(p.kind != "positive" for p in negatives)
+    # a perturbed question is never the original, and is paired with the original's answer sentence
+    originals = {p.question for p in positives}
+    for p in negatives:
+        if p.kind in {"swap-entity", "swap-word", "negation", "antonym", "condition"}:
+            assert p.question not in originals
+
+
+def test_a_second_stage_takes_only_questions_the_first_stage_never_saw(paragraphs):
+    def questions(pairs: list[T.Pair]) -> set[str]:
+        return {p.question for p in pairs if p.label == 1}
+
+    stage_one = questions(T.build_pairs(paragraphs, 2, random.Random(9)))
+    stage_two = questions(T.build_pairs(paragraphs, 2, random.Random(9), skip_questions=2))
+    assert len(stage_one) == 2 and len(stage_two) == 2
+    assert stage_one.isdisjoint(stage_two)
+
+
+def test_articles_with_real_unanswerables_are_held_out_of_training(tmp_path):
+    with_impossible = {
+        "title": "Some_other_article_test",
+        "paragraphs": [
+            {"context": PARAGRAPH_2, "qas": [{"id": "u1", "question": "Who?", "answers": [], "is_impossible": True}]}
+        ],
+    }
+    assert T.is_held_out(with_impossible) and not T.is_held_out(ARTICLE)
+    assert [p.title for p in T.paragraphs_of([ARTICLE, with_impossible], validation=False)] == [
+        "Frederic Chopin test"
+    ] * 2
+    T.write_corpus(tmp_path, [ARTICLE])
+    (written,) = tmp_path.iterdir()
+    assert written.read_text(encoding="utf-8") == PARAGRAPH_1 + "\n\n" + PARAGRAPH_2 + "\n"
