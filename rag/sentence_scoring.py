@@ -45,11 +45,11 @@ METADATA_AFFINITY = 0.15
 # A question that names a field ("who is the publisher?") asks for that field, whatever its question word.
 METADATA_NAMED = {
     "author": re.compile(r"\b(?:author|writer)\b", re.I),
-    "publisher": re.compile(r"\b(?:publisher|outlet|newspaper|publication)\b", re.I),
+    "publisher": re.compile(r"\b(?:publisher|outlet|newspaper)\b", re.I),
     "section": re.compile(r"\bsection\b", re.I),
-    "url": re.compile(r"\b(?:url|link|web ?address)\b", re.I),
+    "url": re.compile(r"\b(?:url|web ?address)\b", re.I),  # not "link": "the link between …"
     "title": re.compile(r"\b(?:title|headline)\b", re.I),
-    "updated": re.compile(r"\b(?:updated?|last update)\b", re.I),
+    "updated": re.compile(r"\b(?:updated|last update)\b", re.I),
 }
 KIND_PENALTY = {"heading": 0.15, "metadata": 0.2}
 

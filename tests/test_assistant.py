@@ -70,6 +70,14 @@ def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expe
     assert_verifiable(corpus_assistant, answer)
 
 
+def test_a_word_that_names_a_field_in_passing_does_not_pull_in_metadata(corpus_assistant):
+    # "link" here is no web address: the answer is the sentence on security and high-tech industries
+    answer = corpus_assistant.ask("how does the president see the link between defence and advanced industry")
+    best = answer.citations or answer.related  # answered or not, the sentence it settles on
+    assert best[0].kind == "body"
+    assert "National security and high-tech industries" in best[0].quote
+
+
 def test_follow_up_uses_the_conversation(corpus_assistant):
     followed = corpus_assistant.ask(
         "Where did he give an address?", history=["What did President Yoon do in the U.S.?"]
