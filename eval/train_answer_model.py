@@ -593,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         "held_out": "the validation split and the articles holding real unanswerables (is_held_out)",
         "seed": args.seed,
         "init": (
-            {"model": str(args.init), "weights_sha256": init_config["weights_sha256"], "previous_stage": init_config}
+            {"model": str(args.init), "previous_stage": init_config}  # its weights_sha256 is in there
             if args.init
             else None
         ),

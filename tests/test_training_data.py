@@ -77,9 +77,11 @@ def test_pairs_are_the_same_for_the_same_seed_and_positives_carry_the_answer_spa
     assert negatives and all(p.kind != "positive" for p in negatives)
     # a perturbed question is never the original, and is paired with the original's answer sentence
     originals = {p.question for p in positives}
+    answer_sentences = {p.sentence for p in positives}
     for p in negatives:
         if p.kind in {"swap-entity", "swap-word", "negation", "antonym", "condition"}:
             assert p.question not in originals
+            assert p.sentence in answer_sentences
 
 
 def test_a_second_stage_takes_only_questions_the_first_stage_never_saw(paragraphs):
