@@ -402,6 +402,12 @@ def build_pairs(
 
 
 # ---- training ---------------------------------------------------------------------------------------
+def training_rng(seed: int, epoch: int) -> random.Random:
+    """The generator behind the question order, the negatives and the batches: epoch 1 keeps the original
+    stages reproducible; a later epoch reads the same questions in another order with other negatives."""
+    return random.Random(seed if epoch == 1 else f"{seed}:epoch{epoch}")
+
+
 def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Length-bucketed batches (similar lengths together, less padding), in random order."""
     order = list(range(len(pairs)))
@@ -487,14 +493,23 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="pass over the seeded order's first N questions (a second stage takes questions the first never saw)",
     )
+    ap.add_argument(
+        "--epoch",
+        type=int,
+        default=1,
+        help="which pass over the pool: each epoch has its own seeded question order and negatives "
+        "(the validation pairs stay the same)",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
+    if args.epoch < 1:
+        ap.error(f"--epoch must be 1 or more, not {args.epoch}")
 
     import torch
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
+    rng = training_rng(args.seed, args.epoch)
     started = time.time()
     articles = load_pool()
     train_pars = paragraphs_of(articles, validation=False)
@@ -603,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": args.batch_size,
         "lr": args.lr,
         "head_lr": args.head_lr,
-        "epochs": 1,
+        "epoch": args.epoch,
         "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),

@@ -94,6 +94,17 @@ def test_a_second_stage_takes_only_questions_the_first_stage_never_saw(paragraph
     assert stage_one.isdisjoint(stage_two)
 
 
+def test_a_later_epoch_reads_the_same_questions_in_another_order_and_epoch_one_is_unchanged(paragraphs):
+    def pairs(epoch: int) -> list[T.Pair]:
+        return T.build_pairs(paragraphs, None, T.training_rng(9, epoch))
+
+    assert pairs(1) == T.build_pairs(paragraphs, None, random.Random(9))  # the shipped stages stay reproducible
+    assert pairs(2) == pairs(2)
+    first = [p.question for p in pairs(1) if p.label == 1]
+    second = [p.question for p in pairs(2) if p.label == 1]
+    assert sorted(first) == sorted(second) and first != second
+
+
 def test_articles_with_real_unanswerables_are_held_out_of_training(tmp_path):
     with_impossible = {
         "title": "Some_other_article_test",
