@@ -25,10 +25,10 @@ from .answer_model import AnswerScorer, Calibration, PairScore
 from .corpus import Document
 from .question import Question, main_script, script_language
 from .sentence_scoring import (
-    DOCUMENT_QUESTION,
     Candidate,
     SentenceTable,
     answer_signals,
+    asks_about_document,
     confidence_from,
     question_terms,
     score_candidates,
@@ -135,7 +135,7 @@ class Composer:
         Most answered questions stop after one sentence: the model's cost is per sentence read.
         """
         assert self.scorer is not None
-        about_document = bool(DOCUMENT_QUESTION.search(q.query))
+        about_document = asks_about_document(q, self.table)
         shortlist = [c for c in cands if c.sentence.kind != "metadata" or about_document]
         shortlist = shortlist[: self.settings.rerank_candidates] or cands[:1]
         calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)

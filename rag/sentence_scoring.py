@@ -33,6 +33,13 @@ DOCUMENT_QUESTION = re.compile(
     r"posted|source|date[ds]?)\b",
     re.I,
 )
+# Parts of a piece other than its text. "Who took the photos for this article?" is about the document, but
+# when the documents never mention photos, its byline does not answer it.
+DOCUMENT_PART = re.compile(
+    r"\b(?:photo\w*|picture\w*|image\w*|illustrat\w*|caption\w*|video\w*|graphic\w*|chart\w*|"
+    r"edit(?:s|ed|or|ors|ing)?|translat\w*|interview\w*|podcast\w*|audio|comments?)\b",
+    re.I,
+)
 TITLE_TERM_FACTOR = 0.3
 # Which metadata field answers a question about the document, by question kind.
 METADATA_FOR_KIND = {
@@ -177,8 +184,16 @@ def answer_signals(
         "missing_rare": missing_rare,
         "window_missing": max(absent, default=0.0) / table.max_idf,
         # a question about the document itself, answered by its metadata or title lines
-        "document_match": 1.0 if DOCUMENT_QUESTION.search(question.query) and best.sentence.kind != "body" else 0.0,
+        "document_match": 1.0 if asks_about_document(question, table) and best.sentence.kind != "body" else 0.0,
     }
+
+
+def asks_about_document(question: Question, table: SentenceTable) -> bool:
+    """A question about the document itself (its author, date, title …), which its metadata lines answer,
+    unless it asks for a part of the piece ("the photos") that the documents never mention."""
+    if not DOCUMENT_QUESTION.search(question.query):
+        return False
+    return not any(not any(t in table.idf for t in terms(m.group(0))) for m in DOCUMENT_PART.finditer(question.query))
 
 
 def confidence_from(features: dict[str, float], weights: Sequence[tuple[str, float]]) -> float:
@@ -219,7 +234,7 @@ def score_candidates(
         return [], missing_rare
     cosines = store.sentence_vectors_for(keys) @ query_vector
     use_types = settings.use_answer_type_cues and question.expected_type is not None
-    about_document = bool(DOCUMENT_QUESTION.search(question.query))
+    about_document = asks_about_document(question, table)
     for key, owner, cos in zip(keys, owners, cosines):
         s = store.sentences[key]
         if use_types:

@@ -78,6 +78,32 @@ def test_a_word_that_names_a_field_in_passing_does_not_pull_in_metadata(corpus_a
     assert "National security and high-tech industries" in best[0].quote
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Who took the photos for this article?", "Who edited this article?", "Is there a video with this story?"],
+)
+def test_a_part_of_the_piece_the_article_never_mentions_is_not_answered_by_its_metadata(corpus_assistant, question):
+    # about the document, but the byline answers for the writing, not for photos, editing or video
+    answer = corpus_assistant.ask(question)
+    assert not answer.answered
+    assert not any(c.kind == "metadata" for c in answer.related[:1])
+
+
+def test_a_part_of_the_piece_the_documents_mention_keeps_the_question_about_the_document():
+    from types import SimpleNamespace
+
+    from rag.question import analyse_question
+    from rag.sentence_scoring import asks_about_document
+
+    with_photos = SimpleNamespace(idf={"photo": 2.0, "kim": 1.0})
+    without = SimpleNamespace(idf={"kim": 1.0})
+    photos = analyse_question("Who took the photos for this article?")
+    assert asks_about_document(photos, with_photos)  # type: ignore[arg-type]
+    assert not asks_about_document(photos, without)  # type: ignore[arg-type]
+    assert asks_about_document(analyse_question("Who wrote this article?"), without)  # type: ignore[arg-type]
+    assert not asks_about_document(analyse_question("Who took the photos?"), with_photos)  # type: ignore[arg-type]
+
+
 def test_follow_up_uses_the_conversation(corpus_assistant):
     followed = corpus_assistant.ask(
         "Where did he give an address?", history=["What did President Yoon do in the U.S.?"]
