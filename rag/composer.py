@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer_model import AnswerScorer, Calibration, PairScore
+from .chunking import Sentence
 from .corpus import Document
 from .question import Question, main_script, script_language
 from .sentence_scoring import (
@@ -182,7 +183,15 @@ class Composer:
         assert self.scorer is not None
         titles = [self.documents[c.sentence.doc_id].title for c in cands]
         texts = [c.sentence.embed_text if c.sentence.kind == "metadata" else c.sentence.text for c in cands]
-        return self.scorer.score(q.query, titles, texts)
+        contexts = [self._sentence_before(c.sentence) for c in cands] if self.scorer.context_words else None
+        return self.scorer.score(q.query, titles, texts, contexts)
+
+    def _sentence_before(self, s: Sentence) -> str:
+        """The body sentence before a body sentence, which says who "he" or "it" is ("" for none)."""
+        if s.kind != "body":
+            return ""
+        prev = self.store.sentences.get((s.doc_id, s.index - 1))
+        return prev.text if prev is not None and prev.kind == "body" else ""
 
     def _features(
         self,

@@ -10,6 +10,7 @@ from rag.answer_model import (
     Calibration,
     answer_token_span,
     best_span,
+    context_tail,
     encode_pairs,
     file_sha256,
     pair_text,
@@ -31,6 +32,24 @@ def test_pair_text_puts_a_short_title_before_the_sentence():
     assert text[start:] == SENTENCE
     assert text.startswith("President Yoon calls for faster efforts to build | ")  # eight title words
     assert pair_text("", SENTENCE) == (SENTENCE, 0)
+
+
+def test_a_context_goes_between_the_title_and_the_sentence_and_spans_stay_in_the_sentence():
+    before = "This meeting discussed strategies for supporting a Korean bio cluster, Yoon said."
+    assert context_tail(before, 3) == "cluster, Yoon said."
+    assert context_tail(before, 0) == ""
+    text, start = pair_text(TITLE, SENTENCE, context_tail(before, 3))
+    assert text == "President Yoon calls for faster efforts to build | cluster, Yoon said. | " + SENTENCE
+    assert text[start:] == SENTENCE
+    assert pair_text("", SENTENCE, "Yoon said.") == ("Yoon said. | " + SENTENCE, len("Yoon said. | "))
+    enc = encode_pairs([QUESTION], [TITLE], [SENTENCE], contexts=["cluster, Yoon said."])
+    a = SENTENCE.index("Gangseo District")
+    tokens = answer_token_span(enc, 0, a, a + len("Gangseo District"))
+    first, last = sentence_token_range(enc, 0)
+    assert tokens is not None and first <= tokens[0] <= tokens[1] <= last
+    assert enc.offsets[0][first][0] == start  # the sentence's first token, not the context's
+    with pytest.raises(ValueError, match="contexts"):
+        encode_pairs([QUESTION], [TITLE], [SENTENCE], contexts=[])
 
 
 @pytest.mark.parametrize("answer", ["Seoul Startup Hub M+", "Gangseo District", "Yoon", "western Seoul"])
@@ -118,3 +137,28 @@ def test_model_prefers_the_answering_sentence():
     # one changed detail: the sentence no longer answers
     swapped = scorer.score("Where was the ninth export strategy meeting held?", [TITLE], [SENTENCE])[0]
     assert swapped.logit < scores[0].logit
+
+
+@pytest.mark.slow
+def test_a_model_trained_with_context_reads_the_sentence_before_and_one_without_does_not(tmp_path):
+    import json
+    import shutil
+
+    from rag.answer_model import AnswerScorer
+
+    question = "Where did Chopin move in 1831?"
+    sentence, before = "He moved to Paris in 1831, where he taught piano.", "Chopin was born in Warsaw in 1810."
+    plain = AnswerScorer()
+    assert plain.context_words == 0
+    assert (
+        plain.score(question, ["Chopin"], [sentence], [before])[0] == plain.score(question, ["Chopin"], [sentence])[0]
+    )
+    folder = tmp_path / "with-context"
+    shutil.copytree(MODEL_DIR, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "context_words": 16}))
+    reading = AnswerScorer(folder)
+    assert reading.context_words == 16
+    with_context = reading.score(question, ["Chopin"], [sentence], [before])[0]
+    assert with_context.logit != reading.score(question, ["Chopin"], [sentence])[0].logit
+    assert with_context.span is not None and "Paris" in sentence[with_context.span[0] : with_context.span[1]]

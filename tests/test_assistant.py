@@ -299,6 +299,40 @@ def test_answer_model_reads_more_sentences_only_when_the_first_does_not_answer(c
     assert [c.quote for c in again.citations] == [c.quote for c in answered.citations]
 
 
+def test_a_model_trained_with_context_is_given_the_body_sentence_before_each_candidate(embedder, tmp_path):
+    import json
+    import shutil
+
+    from rag.answer_model import MODEL_DIR
+
+    folder = tmp_path / "with-context"
+    shutil.copytree(MODEL_DIR, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "context_words": 16}))
+    assistant = Assistant.load(
+        corpus_dir=ROOT / "corpus",
+        index_dir=tmp_path / "index",
+        embedder=embedder,
+        settings=Settings(answer_model=str(folder), rerank_first=3),
+    )
+    seen: list[tuple[str, str]] = []
+    score = assistant.answer_scorer.score
+
+    def recording(question, titles, sentences, contexts=None):
+        seen.extend(zip(sentences, contexts))
+        return score(question, titles, sentences, contexts)
+
+    assistant.answer_scorer.score = recording
+    assistant.ask("Where was the fifth export strategy meeting held?")
+    assert len(seen) == 3
+    by_text = {s.text: s for s in assistant.store.sentences.values()}
+    for sentence, context in seen:
+        s = by_text[sentence]
+        before = assistant.store.sentences.get((s.doc_id, s.index - 1))
+        assert context == (before.text if before is not None and before.kind == "body" else "")
+    assert any(context for _, context in seen)
+
+
 @pytest.mark.parametrize("kwargs", [{"rerank_first": 0}, {"rerank_first": 5, "rerank_candidates": 4}])
 def test_rerank_first_must_fit_the_shortlist(kwargs):
     with pytest.raises(ValueError, match="rerank_first"):

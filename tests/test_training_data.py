@@ -105,6 +105,21 @@ def test_a_later_epoch_reads_the_same_questions_in_another_order_and_epoch_one_i
     assert sorted(first) == sorted(second) and first != second
 
 
+def test_each_pair_carries_the_sentence_before_its_sentence(paragraphs):
+    pairs = T.build_pairs(paragraphs, None, random.Random(3))
+    context = {p.question: p.context for p in pairs if p.label == 1}
+    assert context["Where was Chopin born?"] == ""  # the article's first sentence
+    assert context["Whom did Chopin meet in Paris in 1836?"] == "He moved to Paris in 1831, where he taught piano."
+    assert context["Who took Chopin's heart back to Warsaw?"] == "Chopin died in Paris in 1849."
+    sentences = [PARAGRAPH_1[a:b] for a, b in paragraphs[0].sentences] + [
+        PARAGRAPH_2[a:b] for a, b in paragraphs[1].sentences
+    ]
+    for p in pairs:  # negatives too; a paragraph's first sentence reads the previous paragraph's last one
+        k = sentences.index(p.sentence)
+        assert p.context == (sentences[k - 1] if k > 0 else "")
+    assert any(p.sentence == sentences[3] and p.context == sentences[2] for p in pairs)  # across paragraphs
+
+
 def test_articles_with_real_unanswerables_are_held_out_of_training(tmp_path):
     with_impossible = {
         "title": "Some_other_article_test",
