@@ -19,6 +19,12 @@ The pool's real unanswerable questions are not trained on: the two articles that
 with the validation split, and calibration fits the answer/abstain decision on them
 (`real_unanswerable_articles()`).
 Seed, counts and time go into the model card (rag/models/answer-minilm/MODEL_CARD.md).
+
+Stages: `--init DIR` continues from a trained model, `--skip-questions N` passes over the first N
+questions of the seeded order (a later stage reads questions an earlier one did not), and `--epoch K`
+reads the pool again in another seeded order with new negatives. `--context-words N` lets the model read
+the last N words of the sentence before (who "he" is); the model's config records it, and the composer
+then gives it the previous body sentence.
 """
 
 from __future__ import annotations
