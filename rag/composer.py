@@ -183,15 +183,17 @@ class Composer:
         assert self.scorer is not None
         titles = [self.documents[c.sentence.doc_id].title for c in cands]
         texts = [c.sentence.embed_text if c.sentence.kind == "metadata" else c.sentence.text for c in cands]
-        contexts = [self._sentence_before(c.sentence) for c in cands] if self.scorer.context_words else None
+        contexts = None
+        if self.scorer.context_words:
+            contexts = [prev.text if (prev := self._body_sentence_before(c.sentence)) else "" for c in cands]
         return self.scorer.score(q.query, titles, texts, contexts)
 
-    def _sentence_before(self, s: Sentence) -> str:
-        """The body sentence before a body sentence, which says who "he" or "it" is ("" for none)."""
+    def _body_sentence_before(self, s: Sentence) -> Sentence | None:
+        """The body sentence before a body sentence: who "he" or "it" is."""
         if s.kind != "body":
-            return ""
+            return None
         prev = self.store.sentences.get((s.doc_id, s.index - 1))
-        return prev.text if prev is not None and prev.kind == "body" else ""
+        return prev if prev is not None and prev.kind == "body" else None
 
     def _features(
         self,
@@ -221,8 +223,8 @@ class Composer:
         for c in picked:
             group = [c]
             s = c.sentence
-            prev = self.store.sentences.get((s.doc_id, s.index - 1))
-            if s.kind == "body" and prev is not None and prev.kind == "body" and _DEPENDENT_START.match(s.text):
+            prev = self._body_sentence_before(s)
+            if prev is not None and _DEPENDENT_START.match(s.text):
                 group.insert(0, Candidate(prev, c.chunk_id, 0.0, 0.0, 0.0))
             group = [g for g in group if (g.sentence.doc_id, g.sentence.index) not in chosen]
             if chosen and len(chosen) + len(group) > max(limit, 2):
@@ -244,8 +246,8 @@ class Composer:
         for c in [best, *close]:
             group = [c]
             s = c.sentence
-            prev = self.store.sentences.get((s.doc_id, s.index - 1))
-            if s.kind == "body" and prev is not None and prev.kind == "body" and _DEPENDENT_START.match(s.text):
+            prev = self._body_sentence_before(s)
+            if prev is not None and _DEPENDENT_START.match(s.text):
                 group.insert(0, by_key.get((prev.doc_id, prev.index)) or Candidate(prev, c.chunk_id, 0.0, 0.0, 0.0))
             group = [g for g in group if (g.sentence.doc_id, g.sentence.index) not in chosen]
             if chosen and len(chosen) + len(group) > limit:
