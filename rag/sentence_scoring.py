@@ -193,7 +193,8 @@ def asks_about_document(question: Question, table: SentenceTable) -> bool:
     unless it asks for a part of the piece ("the photos") that the documents never mention."""
     if not DOCUMENT_QUESTION.search(question.query):
         return False
-    return not any(not any(t in table.idf for t in terms(m.group(0))) for m in DOCUMENT_PART.finditer(question.query))
+    parts = DOCUMENT_PART.finditer(question.query)
+    return all(any(t in table.idf for t in terms(m.group(0))) for m in parts)
 
 
 def confidence_from(features: dict[str, float], weights: Sequence[tuple[str, float]]) -> float:
