@@ -31,6 +31,7 @@ from .sentence_scoring import (
     answer_signals,
     asks_about_document,
     confidence_from,
+    field_affinity,
     question_terms,
     score_candidates,
 )
@@ -151,6 +152,17 @@ class Composer:
             if confidence >= threshold or read >= len(shortlist):
                 break
             read = len(shortlist)
+        if shortlist[order[0]].sentence.kind == "metadata":
+            # The model was trained on prose, never on header fields: it says whether the header answers;
+            # which field answers is the field the question names or its question word asks for, and
+            # failing those the cheap scorer's first.
+            fields = [i for i, c in enumerate(shortlist) if c.sentence.kind == "metadata"]
+            field_i = max(fields, key=lambda i: (field_affinity(q, shortlist[i].sentence), -i))
+            if field_i >= read:  # not read yet: read it now
+                shortlist.insert(read, shortlist.pop(field_i))
+                scores += self._score(q, [shortlist[read]])
+                field_i, read = read, read + 1
+            order = [field_i] + [i for i in order if i != field_i]
         shortlist = shortlist[:read]  # unread candidates are not offered
         best_i = order[0]
         best, best_score = shortlist[best_i], scores[best_i]

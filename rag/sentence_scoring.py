@@ -197,6 +197,16 @@ def asks_about_document(question: Question, table: SentenceTable) -> bool:
     return all(any(t in table.idf for t in terms(m.group(0))) for m in parts)
 
 
+def field_affinity(question: Question, field: Sentence) -> int:
+    """How plainly a header field answers a question about the document: 2 if the question names the field
+    ("who is the publisher?"), 1 if the field is what its question word asks for (a "when" question and the
+    publication date), else 0."""
+    name = field.text.split(":", 1)[0]
+    if name in METADATA_NAMED and METADATA_NAMED[name].search(question.query):
+        return 2
+    return 1 if name in METADATA_FOR_KIND.get(question.kind, ()) else 0
+
+
 def confidence_from(features: dict[str, float], weights: Sequence[tuple[str, float]]) -> float:
     z = sum(w * features.get(name, 0.0) for name, w in weights)
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
@@ -247,11 +257,7 @@ def score_candidates(
         if not about_document:
             c.score -= KIND_PENALTY.get(s.kind, 0.0)
         elif s.kind == "metadata":
-            field = s.text.split(":", 1)[0]
-            if field in METADATA_NAMED and METADATA_NAMED[field].search(question.query):
-                c.score += 2 * METADATA_AFFINITY
-            elif field in METADATA_FOR_KIND.get(question.kind, ()):
-                c.score += METADATA_AFFINITY
+            c.score += METADATA_AFFINITY * field_affinity(question, s)
         cands.append(c)
     cands.sort(key=lambda c: (-c.score, c.sentence.doc_id, c.sentence.index))
     return cands, missing_rare

@@ -70,6 +70,22 @@ def test_metadata_is_answerable_with_a_citation(corpus_assistant, question, expe
     assert_verifiable(corpus_assistant, answer)
 
 
+@pytest.mark.parametrize(
+    "question, field",
+    [
+        ("When was The Grey Heron Point Light: A Short History published?", "published: 2021-09-14"),
+        ("Who wrote The Grey Heron Point Light: A Short History?", "author: Martha Pellow"),
+    ],
+)
+def test_a_question_that_repeats_the_title_gets_the_field_it_asks_for(embedder, tmp_path, question, field):
+    # the title shares every content word with the question, but a "when" question asks for a date
+    assistant = Assistant.load(corpus_dir=ROOT / "tests/fixtures/docs", index_dir=tmp_path, embedder=embedder)
+    answer = assistant.ask(question)
+    assert answer.answered
+    assert [c.quote for c in answer.citations] == [field]
+    assert_verifiable(assistant, answer)
+
+
 def test_a_word_that_names_a_field_in_passing_does_not_pull_in_metadata(corpus_assistant):
     # "link" here is no web address: the answer is the sentence on security and high-tech industries
     answer = corpus_assistant.ask("how does the president see the link between defence and advanced industry")
