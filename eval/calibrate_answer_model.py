@@ -39,7 +39,17 @@ from rag.answer_model import CALIBRATION_FILE, MODEL_DIR, Calibration  # noqa: E
 from rag.evaluation import metrics as M  # noqa: E402
 from rag.evaluation.datasets import default_paths, load_jsonl  # noqa: E402
 
-FEATURES = ("bias", "model_logit", "missing_rare", "type_match", "document_match", "cosine")
+FEATURES = (
+    "bias",
+    "model_logit",
+    "missing_rare",
+    "type_match",
+    "document_match",
+    "cosine",
+    "span_prob",
+    "missing_number",
+    "unseen_name",
+)
 GROUPS = ("pool", "squad2-train", "dev")
 # what --rows keeps of each answer, so a refit with other features needs no new questions
 RECORDED = FEATURES + ("coverage", "model_margin", "sentences_read")

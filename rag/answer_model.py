@@ -154,7 +154,9 @@ _WORD_CHAR = re.compile(r"[\w'’.-]", re.U)
 def best_span(
     enc: EncodedPairs, row: int, start_logits: np.ndarray, end_logits: np.ndarray, sentence: str
 ) -> tuple[int, int, float] | None:
-    """Character offsets (into `sentence`) of the highest-scoring answer span, widened to whole words."""
+    """Character offsets (into `sentence`) of the highest-scoring answer span, widened to whole words, and
+    that span's probability (start softmax times end softmax over the sentence's tokens): how sure the span
+    head is that the answer is there, a signal the answer logit does not carry."""
     first, last = sentence_token_range(enc, row)
     if first < 0:
         return None
@@ -165,6 +167,7 @@ def best_span(
     mask = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
     scores = np.where(mask, scores, -np.inf)
     i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    log_prob = float(s[i] - _logsumexp(s) + e[j] - _logsumexp(e))
     begin = enc.sentence_starts[row]
     offs = enc.offsets[row]
     start = max(0, offs[first + i][0] - begin)
@@ -177,7 +180,12 @@ def best_span(
         end -= 1
     if end <= start:
         return None
-    return start, end, float(scores[i, j])
+    return start, end, float(np.exp(log_prob))
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(np.max(x))
+    return top + float(np.log(np.sum(np.exp(x - top))))
 
 
 def answer_token_span(enc: EncodedPairs, row: int, answer_start: int, answer_end: int) -> tuple[int, int] | None:
@@ -294,7 +302,7 @@ class PairScore:
 
     logit: float  # "this sentence answers the question", before calibration
     span: tuple[int, int] | None  # the short answer's characters within the sentence
-    span_score: float
+    span_prob: float  # the span head's probability of that span (0 when there is none)
 
 
 class AnswerScorer:

@@ -7,8 +7,9 @@ best sentence, and the answer's confidence is the weakest part's.
 With the answer model (the default), the cheap scorer (rag/sentence_scoring.py) shortlists
 `Settings.rerank_candidates` sentences, and the model reads them with the question: the first
 `Settings.rerank_first`, then the rest only if none of those is answered. A calibrated logistic map over
-the model's best score and the signals it cannot see (question words the corpus never uses, whether the
-sentence holds the asked-for kind of phrase) gives P(right). Below
+the model's best score, how sure its span head is, and the signals it cannot see (question words the
+corpus never uses, a number the sentence lacks, a name its document never uses, whether the sentence
+holds the asked-for kind of phrase) gives P(right). Below
 `Settings.answer_threshold` the answer abstains. With `Settings(answer_model=None)` the hand-set
 baseline decides instead (kept for comparison in `rag eval --compare`).
 """
@@ -24,7 +25,7 @@ import numpy as np
 from .answer_model import AnswerScorer, Calibration, PairScore
 from .chunking import Sentence
 from .corpus import Document
-from .question import Question, main_script, script_language
+from .question import Question, main_script, script_language, trim_to_answer_type
 from .sentence_scoring import (
     Candidate,
     SentenceTable,
@@ -32,8 +33,10 @@ from .sentence_scoring import (
     asks_about_document,
     confidence_from,
     field_affinity,
+    missing_number,
     question_terms,
     score_candidates,
+    unseen_name,
 )
 from .settings import Settings
 from .stores.base import PassageStore
@@ -82,6 +85,7 @@ class Composer:
         self.scorer = scorer
         self.calibration = calibration
         self.corpus_script = main_script(" ".join(d.text[:2000] for d in documents.values()))
+        self._searchable: dict[str, str] = {}
 
     @property
     def answer_threshold(self) -> float:
@@ -185,6 +189,9 @@ class Composer:
         if single and best_score.span and best.sentence.kind == "body" and q.kind != "yes-no":
             s = best.sentence
             a, b = best_score.span
+            trimmed = trim_to_answer_type(s.text[a:b], q.text, q.expected_type)
+            if trimmed:
+                a, b = a + trimmed[0], a + trimmed[1]
             if (b - a) < len(s.text) * 0.9:
                 start, end = s.start + a, s.start + b
                 short = ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
@@ -199,6 +206,18 @@ class Composer:
         if self.scorer.context_words:
             contexts = [prev.text if (prev := self._body_sentence_before(c.sentence)) else "" for c in cands]
         return self.scorer.score(q.query, titles, texts, contexts)
+
+    def _searchable_text(self, doc_id: str) -> str:
+        """The document lower-cased with whitespace collapsed, once per document: what names are looked up in."""
+        text = self._searchable.get(doc_id)
+        if text is None:
+            text = self._searchable[doc_id] = " ".join(self.documents[doc_id].text.lower().split())
+        return text
+
+    def _window_texts(self, s: Sentence) -> list[str]:
+        """The sentence as the model read it, with the body sentence before it (where "in 2019" may be)."""
+        prev = self._body_sentence_before(s)
+        return [s.embed_text if s.kind == "metadata" else s.text] + ([prev.text] if prev else [])
 
     def _body_sentence_before(self, s: Sentence) -> Sentence | None:
         """The body sentence before a body sentence: who "he" or "it" is."""
@@ -226,6 +245,9 @@ class Composer:
             "cosine": best.cosine,
             "coverage": best.coverage,
             "document_match": signals["document_match"],
+            "span_prob": best_score.span_prob,
+            "missing_number": missing_number(q.text, self._window_texts(best.sentence)),
+            "unseen_name": unseen_name(q.text, self._searchable_text(best.sentence.doc_id)),
         }
 
     # ---- sentence selection ----------------------------------------------------------------------

@@ -207,6 +207,44 @@ def field_affinity(question: Question, field: Sentence) -> int:
     return 1 if name in METADATA_FOR_KIND.get(question.kind, ()) else 0
 
 
+_NUMBER_TOKEN = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def missing_number(question: str, texts: Sequence[str]) -> float:
+    """1.0 when the question holds a number none of `texts` holds ("grossed $929.3 million" against a
+    sentence with $879.3 million; "MI66" against "MI6"), else 0.0. Questions copy the numbers of the text
+    that answers them; a changed one is how many unanswerable questions are written."""
+    asked = {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(question)}
+    if not asked:
+        return 0.0
+    held = {m.group(0).replace(",", "") for t in texts for m in _NUMBER_TOKEN.finditer(t)}
+    return 1.0 if asked - held else 0.0
+
+
+_NAME = re.compile(r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’&.-]*)+")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_QUESTION_WORDS = frozenset(
+    "what who whom whose which when where why how in on at the a an of for did does do is was".split()
+)
+
+
+def unseen_name(question: str, document_text: str) -> float:
+    """1.0 when the question holds a name of two or more capitalised words that the document never uses
+    ("Radar Princess" in a document about "Twilight Princess"; "The Boston Observer" where it says "The
+    Charlotte Observer"), else 0.0. `document_text` is lower-cased with whitespace collapsed. A question
+    copies the names of its document; a changed one asks about something the document does not hold."""
+    for m in _NAME.finditer(question):
+        words = m.group(0).split()
+        while words and words[0].lower() in _QUESTION_WORDS:
+            words = words[1:]
+        if len(words) < 2:
+            continue
+        phrase = " ".join(_POSSESSIVE.sub("", w.rstrip(".")) for w in words).lower()
+        if phrase not in document_text:
+            return 1.0
+    return 0.0
+
+
 def confidence_from(features: dict[str, float], weights: Sequence[tuple[str, float]]) -> float:
     z = sum(w * features.get(name, 0.0) for name, w in weights)
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

@@ -67,6 +67,7 @@ def test_answer_span_round_trip(answer):
     span = best_span(enc, 0, start_logits, end_logits, SENTENCE)
     assert span is not None
     assert SENTENCE[span[0] : span[1]] == answer
+    assert span[2] > 0.99  # one peaked start and end: the span head is sure
 
 
 def test_span_never_leaves_the_sentence():
@@ -77,6 +78,8 @@ def test_span_never_leaves_the_sentence():
     start_logits[1] = end_logits[2] = 50.0  # question tokens: must be ignored
     span = best_span(enc, 0, start_logits, end_logits, SENTENCE)
     assert span is not None and 0 <= span[0] < span[1] <= len(SENTENCE)
+    first, last = sentence_token_range(enc, 0)
+    assert span[2] == pytest.approx(1 / (last - first + 1) ** 2)  # flat over the sentence: no idea where
 
 
 def test_batches_pad_to_the_longest_pair():

@@ -12,8 +12,10 @@ from rag.question import (
     needs_history,
     search_text_for,
     split_compound,
+    trim_to_answer_type,
     validate_question,
 )
+from rag.sentence_scoring import missing_number, unseen_name
 
 
 @pytest.mark.parametrize(
@@ -52,6 +54,66 @@ def test_question_kind_and_expected_type(question, kind, expected):
 )
 def test_answer_type_detection(sentence, question, answer_type, found):
     assert has_answer_type(sentence, question, answer_type) is found
+
+
+@pytest.mark.parametrize(
+    "span, question, answer_type, short",
+    [
+        ("5-2 early on Wednesday, March 13, 2024", "When did the council vote?", "date", "Wednesday, March 13, 2024"),
+        ("three years ago", "When did it open?", "date", "three years ago"),  # the count stays with its unit
+        ("to spend $1.8 million on bike lanes", "How much will the council spend?", "money", "$1.8 million"),
+        ("some 2 trillion won by 2030", "How much will Korea invest?", "money", "2 trillion won"),
+        ("it may open in 2025", "When will the museum open?", "date", "2025"),
+        ("in April after the vote in May", "When was it built after the vote in May?", "date", "April"),
+        # nothing of the kind, or a kind without a clear phrase: the model's span stands
+        ("heavily", "How much should the government invest?", "money", None),
+        ("about 30 companies", "How many companies?", "number", None),
+        ("Yoon", "Who chaired it?", "person_org", None),
+    ],
+)
+def test_a_short_answer_is_trimmed_to_the_date_or_sum_asked_for(span, question, answer_type, short):
+    trimmed = trim_to_answer_type(span, question, answer_type)
+    assert (span[trimmed[0] : trimmed[1]] if trimmed else None) == short
+
+
+@pytest.mark.parametrize(
+    "question, texts, missing",
+    [
+        ("How much had Spectre grossed by 21 February 2016?", ["As of 21 February 2016, it grossed $879.3m."], 0.0),
+        (
+            "Spectre grossed $929.3 million as of what date?",
+            ["As of 21 February 2016, it grossed $879.3 million."],
+            1.0,
+        ),
+        ("An MI66 safehouse is called what?", ["An MI6 safehouse is called Hildebrand."], 1.0),
+        ("Who spent 1,000 won?", ["She spent 1000 won."], 0.0),  # thousands separators do not count
+        ("What happened in 2019?", ["It rained.", "In 2019 the river rose."], 0.0),  # the sentence before counts
+        ("Who chaired the meeting?", ["Yoon chaired it."], 0.0),  # no number asked, nothing missing
+    ],
+)
+def test_a_number_the_text_lacks_is_flagged(question, texts, missing):
+    assert missing_number(question, texts) == missing
+
+
+ZELDA = " ".join(
+    "The Legend of Zelda: Twilight Princess is a game. Lawrence Toppman of The Charlotte Observer liked it.\n"
+    "Nintendo Power ranked it third.".lower().split()
+)
+
+
+@pytest.mark.parametrize(
+    "question, unseen",
+    [
+        ("When was Radar Princess released?", 1.0),  # a changed title
+        ("What did Lawrence Toppman of The Boston Observer call it?", 1.0),  # a changed paper
+        ("Where did Nintendo Power's list rank Twilight Princess?", 0.0),  # possessive, across a line break
+        ("What is The Legend of Zelda about?", 0.0),
+        ("Who liked Radar?", 0.0),  # one capitalised word is not a name worth checking
+        ("What did Toppman like?", 0.0),
+    ],
+)
+def test_a_name_the_document_never_uses_is_flagged(question, unseen):
+    assert unseen_name(question, ZELDA) == unseen
 
 
 @pytest.mark.parametrize(
