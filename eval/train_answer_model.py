@@ -22,7 +22,10 @@ Seed, counts and time go into the model card (rag/models/answer-minilm/MODEL_CAR
 
 Stages: `--init DIR` continues from a trained model, `--skip-questions N` passes over the first N
 questions of the seeded order (a later stage reads questions an earlier one did not), and `--epoch K`
-reads the pool again in another seeded order with new negatives. `--context-words N` lets the model read
+reads the pool again in another seeded order with new negatives. `--negatives 2` adds kinds that
+stages 1-8 never had (more antonym pairs such as sequel/prequel; a negating prefix added or taken off,
+"inconsistent" -> "consistent", real words of the pool only; two names of the question trading places);
+the validation pairs and calibration's perturbed questions keep the original kinds, so stages compare. `--context-words N` lets the model read
 the last N words of the sentence before (who "he" is); the model's config records it, and the composer
 then gives it the previous body sentence.
 """
@@ -311,12 +314,107 @@ def negate(q: str) -> str | None:
     return q[:at] + " not" + q[at:]
 
 
-def antonym(q: str, rng: random.Random) -> str | None:
-    hits = [w for w in re.findall(r"\b[a-z]+\b", q) if w in ANTONYMS]
+def antonym(q: str, rng: random.Random, antonyms: dict[str, str] = ANTONYMS) -> str | None:
+    hits = [w for w in re.findall(r"\b[a-z]+\b", q) if w in antonyms]
     if not hits:
         return None
     old = rng.choice(hits)
-    return _replace_once(q, old, ANTONYMS[old])
+    return _replace_once(q, old, antonyms[old])
+
+
+# `--negatives 2` only (stages 1-8 were built without these, and calibration's pool group still is):
+MORE_ANTONYMS = dict(
+    pair
+    for a, b in [
+        ("sequel", "prequel"),
+        ("some", "all"),
+        ("high", "low"),
+        ("large", "small"),
+        ("long", "short"),
+        ("strong", "weak"),
+        ("rich", "poor"),
+        ("true", "false"),
+        ("common", "rare"),
+        ("import", "export"),
+        ("imports", "exports"),
+        ("imported", "exported"),
+        ("buy", "sell"),
+        ("bought", "sold"),
+        ("birth", "death"),
+        ("born", "died"),
+        ("victory", "defeat"),
+        ("attack", "defend"),
+        ("attacked", "defended"),
+        ("allies", "enemies"),
+        ("domestic", "foreign"),
+        ("urban", "rural"),
+        ("always", "never"),
+        ("earlier", "later"),
+        ("previous", "next"),
+        ("fewer", "more"),
+        ("top", "bottom"),
+        ("natural", "artificial"),
+        ("growth", "decline"),
+        ("profit", "loss"),
+        ("summer", "winter"),
+        ("men", "women"),
+        ("man", "woman"),
+        ("father", "mother"),
+        ("son", "daughter"),
+        ("brother", "sister"),
+        ("king", "queen"),
+        ("husband", "wife"),
+        ("majority", "minority"),
+        ("beginning", "end"),
+        ("started", "ended"),
+        ("opened", "closed"),
+        ("agreed", "refused"),
+        ("poorest", "richest"),
+        ("fastest", "slowest"),
+        ("newest", "oldest"),
+        ("inner", "outer"),
+        ("primary", "secondary"),
+        ("input", "output"),
+        ("entrance", "exit"),
+        ("teacher", "student"),
+        ("parent", "child"),
+        ("employer", "employee"),
+    ]
+    for pair in ((a, b), (b, a))
+)
+_PREFIXES = ("un", "in", "im", "dis", "non")
+
+
+def prefix_antonym(q: str, s: str, vocabulary: frozenset[str], rng: random.Random) -> str | None:
+    """A word the question shares with the sentence, with a negating prefix added or taken off, when the
+    pool uses the result ("inconsistent" -> "consistent", "able" -> "unable"): real words only."""
+    words = [w for w in re.findall(r"\b[a-z]{4,}\b", q) if w not in _QWORDS and _lower_in(w, s)]
+    options = []
+    for w in words:
+        for pre in _PREFIXES:
+            if w.startswith(pre) and w[len(pre) :] in vocabulary and len(w) - len(pre) >= 4:
+                options.append((w, w[len(pre) :]))
+            elif pre + w in vocabulary:
+                options.append((w, pre + w))
+    if not options:
+        return None
+    old, new = rng.choice(sorted(options))
+    return _replace_once(q, old, new)
+
+
+def swap_roles(q: str, s: str, rng: random.Random) -> str | None:
+    """Two names that the question shares with the sentence trade places ("Along with Carloman, who was the
+    son of Pippin?" -> "Along with Pippin, who was the son of Carloman?"): the same words, another claim.
+    Names only: swapped common words mostly make questions nobody would write."""
+    caps = sorted({m.group(0) for m in _CAPS.finditer(q) if m.start() > 0 and _lower_in(m.group(0), s)})
+    if len(caps) < 2:
+        return None
+    a, b = rng.sample(caps, 2)
+    if a in b or b in a:
+        return None
+    pattern = re.compile(r"(?<!\w)(" + re.escape(a) + "|" + re.escape(b) + r")(?!\w)")
+    out = pattern.sub(lambda m: b if m.group(1) == a else a, q)
+    return out if out != q else None
 
 
 def add_condition(q: str, s: str, article_text: str, rng: random.Random) -> str | None:
@@ -329,14 +427,28 @@ def add_condition(q: str, s: str, article_text: str, rng: random.Random) -> str 
     return q.rstrip()[:-1].rstrip() + f" {word} {rng.choice(years)}?"
 
 
-def perturb(q: str, s: str, para: str, article_text: str, rng: random.Random) -> tuple[str, str] | None:
+def perturb(
+    q: str,
+    s: str,
+    para: str,
+    article_text: str,
+    rng: random.Random,
+    vocabulary: frozenset[str] | None = None,
+) -> tuple[str, str] | None:
+    """One SQuAD 2.0-like change to the question. With `vocabulary` (the pool's words: `--negatives 2`)
+    there are more antonyms and two more kinds: a negating prefix, and two shared names trading places."""
     makers = [
         ("swap-entity", 5, lambda: swap_entity(q, s, para, article_text, rng)),
         ("swap-word", 1, lambda: swap_word(q, s, para, rng)),
         ("negation", 1, lambda: negate(q)),
-        ("antonym", 1.5, lambda: antonym(q, rng)),
+        ("antonym", 1.5, lambda: antonym(q, rng, ANTONYMS if vocabulary is None else {**ANTONYMS, **MORE_ANTONYMS})),
         ("condition", 1, lambda: add_condition(q, s, article_text, rng)),
     ]
+    if vocabulary is not None:
+        makers += [
+            ("prefix-antonym", 1.5, lambda: prefix_antonym(q, s, vocabulary, rng)),
+            ("swap-roles", 1.5, lambda: swap_roles(q, s, rng)),
+        ]
     order = []
     remaining = list(makers)
     while remaining:  # weighted order without replacement
@@ -351,16 +463,27 @@ def perturb(q: str, s: str, para: str, article_text: str, rng: random.Random) ->
 
 
 # ---- pairs ------------------------------------------------------------------------------------------
+def pool_vocabulary(paragraphs: list[Paragraph]) -> frozenset[str]:
+    """Every lower-case word of the paragraphs: which prefixed words are real."""
+    return frozenset(w for p in paragraphs for w in re.findall(r"\b[a-z]+\b", p.text.lower()))
+
+
 def _overlap(q_terms: set[str], sentence: str) -> float:
     st = set(terms(sentence))
     return len(q_terms & st) / (len(q_terms) or 1)
 
 
 def build_pairs(
-    paragraphs: list[Paragraph], n_questions: int | None, rng: random.Random, skip_questions: int = 0
+    paragraphs: list[Paragraph],
+    n_questions: int | None,
+    rng: random.Random,
+    skip_questions: int = 0,
+    negatives: int = 1,
 ) -> list[Pair]:
     """Pairs from the answerable questions, in a seeded order; `skip_questions` passes over the first ones
-    (those an earlier training stage with the same seed used)."""
+    (those an earlier training stage with the same seed used). `negatives=2` adds the newer perturbation
+    kinds (`perturb` with a vocabulary); 1 builds what stages 1-8 and the validation pairs were built from."""
+    vocabulary = pool_vocabulary(paragraphs) if negatives >= 2 else None
     by_article: dict[int, list[Paragraph]] = {}
     for p in paragraphs:
         by_article.setdefault(p.article, []).append(p)
@@ -407,11 +530,11 @@ def build_pairs(
                 max(others, key=lambda j: _overlap(q_terms, text_of[j])) if rng.random() < 0.7 else rng.choice(others)
             )
             pairs.append(Pair(q, p.title, text_of[hard], 0, kind="other-sentence", context=before(p, hard)))
-        made = perturb(q, sentence, p.text, article_text[p.article], rng)
+        made = perturb(q, sentence, p.text, article_text[p.article], rng, vocabulary)
         if made:
             pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0], context=context))
         if rng.random() < 0.6:
-            made = perturb(q, sentence, p.text, article_text[p.article], rng)
+            made = perturb(q, sentence, p.text, article_text[p.article], rng, vocabulary)
             if made and made[1] != pairs[-1].question:
                 pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0], context=context))
         if rng.random() < 0.3:
@@ -530,6 +653,13 @@ def main(argv: list[str] | None = None) -> int:
         "(the validation pairs stay the same)",
     )
     ap.add_argument(
+        "--negatives",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1: the perturbation kinds of stages 1-8; 2: also more antonyms, negating prefixes and swapped roles",
+    )
+    ap.add_argument(
         "--context-words",
         type=int,
         default=0,
@@ -555,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # roughly 3.3 pairs per question: take enough questions for the pair budget
-    pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng, args.skip_questions)[: args.pairs]
+    pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng, args.skip_questions, args.negatives)[: args.pairs]
     val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
     random.Random(args.seed + 2).shuffle(val_pairs)
     val_pairs = val_pairs[: args.val_pairs]
@@ -655,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         "lr": args.lr,
         "head_lr": args.head_lr,
         "epoch": args.epoch,
+        "negatives": args.negatives,
         "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),

@@ -134,3 +134,35 @@ def test_articles_with_real_unanswerables_are_held_out_of_training(tmp_path):
     T.write_corpus(tmp_path, [ARTICLE])
     (written,) = tmp_path.iterdir()
     assert written.read_text(encoding="utf-8") == PARAGRAPH_1 + "\n\n" + PARAGRAPH_2 + "\n"
+
+
+def test_a_negating_prefix_makes_only_words_the_pool_uses():
+    vocabulary = frozenset({"consistent", "inconsistent", "capable", "able"})
+    sentence = "Seitz called the film inconsistent and capable of more."
+    q = "Who called the film inconsistent?"
+    assert T.prefix_antonym(q, sentence, vocabulary, random.Random(1)) == "Who called the film consistent?"
+    # "called" and "film" take no prefix the pool knows: nothing to make
+    assert T.prefix_antonym("Who called the film?", sentence, vocabulary, random.Random(1)) is None
+
+
+def test_swapped_roles_trade_two_names_the_sentence_holds():
+    sentence = "At his death, Pippin left his kingdom to his sons, Charles and Carloman."
+    q = "Along with Carloman, who was the son of Pippin?"
+    assert T.swap_roles(q, sentence, random.Random(2)) == "Along with Pippin, who was the son of Carloman?"
+    assert T.swap_roles("Who was the son of Pippin?", sentence, random.Random(2)) is None  # one name: no swap
+
+
+def test_the_newer_negatives_only_come_with_negatives_2(paragraphs):
+    old_kinds = {"positive", "other-sentence", "other-paragraph", "swap-entity", "swap-word", "negation", "antonym"}
+    one = T.build_pairs(paragraphs, None, random.Random(4))
+    assert one == T.build_pairs(paragraphs, None, random.Random(4), negatives=1)  # stages 1-8 stay reproducible
+    assert {p.kind for p in one} <= old_kinds | {"condition"}
+    sentence = "At his death, Pippin left his kingdom to his sons, Charles and Carloman."
+    q = "Along with Carloman, who was the son of Pippin?"
+
+    def kinds(vocabulary: frozenset[str] | None) -> set[str]:
+        made = [T.perturb(q, sentence, sentence, sentence, random.Random(seed), vocabulary) for seed in range(40)]
+        return {m[0] for m in made if m}
+
+    assert "swap-roles" not in kinds(None)
+    assert "swap-roles" in kinds(frozenset({"kingdom"}))
