@@ -25,9 +25,9 @@ questions of the seeded order (a later stage reads questions an earlier one did 
 reads the pool again in another seeded order with new negatives. `--negatives 2` adds kinds that
 stages 1-8 never had (more antonym pairs such as sequel/prequel; a negating prefix added or taken off,
 "inconsistent" -> "consistent", real words of the pool only; two names of the question trading places);
-the validation pairs and calibration's perturbed questions keep the original kinds, so stages compare. `--context-words N` lets the model read
-the last N words of the sentence before (who "he" is); the model's config records it, and the composer
-then gives it the previous body sentence.
+the validation pairs and calibration's perturbed questions keep the original kinds, so stages compare.
+`--context-words N` lets the model read the last N words of the sentence before (who "he" is); the
+model's config records it, and the composer then gives it the previous body sentence.
 """
 
 from __future__ import annotations
