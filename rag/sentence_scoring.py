@@ -223,8 +223,11 @@ def missing_number(question: str, texts: Sequence[str]) -> float:
 
 _NAME = re.compile(r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’&.-]*)+")
 _POSSESSIVE = re.compile(r"['’]s?$")
+# Words that start a question with a capital without starting a name ("Has MIT …", "Name the …").
 _QUESTION_WORDS = frozenset(
-    "what who whom whose which when where why how in on at the a an of for did does do is was".split()
+    """what who whom whose which when where why how in on at the a an of for to from by with as after before
+    during since until is was are were be been do does did has have had can could will would shall should may
+    might must name list describe give tell explain identify according""".split()
 )
 
 

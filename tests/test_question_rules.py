@@ -109,6 +109,8 @@ ZELDA = " ".join(
         ("Where did Nintendo Power's list rank Twilight Princess?", 0.0),  # possessive, across a line break
         ("What is The Legend of Zelda about?", 0.0),
         ("Who liked Radar?", 0.0),  # one capitalised word is not a name worth checking
+        ("Has Lawrence Toppman liked it?", 0.0),  # an auxiliary that starts the question is not in the name
+        ("Name The Legend of Zelda's maker.", 0.0),
         ("What did Toppman like?", 0.0),
     ],
 )
