@@ -38,6 +38,12 @@ class Sentence:
     def embed_text(self) -> str:
         return self.search_text or self.text
 
+    @property
+    def scored_text(self) -> str:
+        """What the scorers and the answer model read: a metadata field in its searchable form, any other
+        sentence as written."""
+        return self.embed_text if self.kind == "metadata" else self.text
+
 
 @dataclass(frozen=True)
 class Chunk:

@@ -201,7 +201,7 @@ class Composer:
     def _score(self, q: Question, cands: Sequence[Candidate]) -> list[PairScore]:
         assert self.scorer is not None
         titles = [self.documents[c.sentence.doc_id].title for c in cands]
-        texts = [c.sentence.embed_text if c.sentence.kind == "metadata" else c.sentence.text for c in cands]
+        texts = [c.sentence.scored_text for c in cands]
         contexts = None
         if self.scorer.context_words:
             contexts = [prev.text if (prev := self._body_sentence_before(c.sentence)) else "" for c in cands]
@@ -217,7 +217,7 @@ class Composer:
     def _window_texts(self, s: Sentence) -> list[str]:
         """The sentence as the model read it, with the body sentence before it (where "in 2019" may be)."""
         prev = self._body_sentence_before(s)
-        return [s.embed_text if s.kind == "metadata" else s.text] + ([prev.text] if prev else [])
+        return [s.scored_text] + ([prev.text] if prev else [])
 
     def _body_sentence_before(self, s: Sentence) -> Sentence | None:
         """The body sentence before a body sentence: who "he" or "it" is."""

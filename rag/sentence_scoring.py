@@ -90,7 +90,7 @@ class SentenceTable:
 
 
 def _sentence_terms(s: Sentence) -> frozenset[str]:
-    return frozenset(terms(s.embed_text if s.kind == "metadata" else s.text))
+    return frozenset(terms(s.scored_text))
 
 
 class _TermsOnDemand(Mapping[tuple[str, int], frozenset[str]]):
