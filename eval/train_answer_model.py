@@ -161,9 +161,15 @@ _QWORDS = {
     "to",
     "of",
 }
-ANTONYMS = dict(
-    pair
-    for a, b in [
+
+
+def _both_ways(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """An antonym table that maps each word of a pair to the other."""
+    return {w: v for a, b in pairs for w, v in ((a, b), (b, a))}
+
+
+ANTONYMS = _both_ways(
+    [
         ("first", "last"),
         ("largest", "smallest"),
         ("most", "least"),
@@ -212,7 +218,6 @@ ANTONYMS = dict(
         ("gained", "lost"),
         ("cheapest", "most expensive"),
     ]
-    for pair in ((a, b), (b, a))
 )
 
 
@@ -323,9 +328,8 @@ def antonym(q: str, rng: random.Random, antonyms: dict[str, str] = ANTONYMS) -> 
 
 
 # `--negatives 2` only (stages 1-8 were built without these, and calibration's pool group still is):
-MORE_ANTONYMS = dict(
-    pair
-    for a, b in [
+MORE_ANTONYMS = _both_ways(
+    [
         ("sequel", "prequel"),
         ("some", "all"),
         ("high", "low"),
@@ -380,8 +384,8 @@ MORE_ANTONYMS = dict(
         ("parent", "child"),
         ("employer", "employee"),
     ]
-    for pair in ((a, b), (b, a))
 )
+ALL_ANTONYMS = {**ANTONYMS, **MORE_ANTONYMS}
 _PREFIXES = ("un", "in", "im", "dis", "non")
 
 
@@ -441,7 +445,7 @@ def perturb(
         ("swap-entity", 5, lambda: swap_entity(q, s, para, article_text, rng)),
         ("swap-word", 1, lambda: swap_word(q, s, para, rng)),
         ("negation", 1, lambda: negate(q)),
-        ("antonym", 1.5, lambda: antonym(q, rng, ANTONYMS if vocabulary is None else {**ANTONYMS, **MORE_ANTONYMS})),
+        ("antonym", 1.5, lambda: antonym(q, rng, ANTONYMS if vocabulary is None else ALL_ANTONYMS)),
         ("condition", 1, lambda: add_condition(q, s, article_text, rng)),
     ]
     if vocabulary is not None:
