@@ -466,6 +466,59 @@ def perturb(
     return None
 
 
+# Words that lead into an answer phrase and go with it when it is cut out ("in 1887", "by the council").
+_LEAD_IN = re.compile(
+    r"(?:\b(?:in|on|at|by|from|of|to|for|with|since|during|about|around|nearly|approximately|almost|over|"
+    r"under|some|as|than|until|after|before|the|a|an|its|his|her|their)\s+){1,2}$",
+    re.I,
+)
+_TIDY = [
+    (re.compile(r"\(\s*[,;]?\s*\)"), ""),  # an emptied bracket
+    (re.compile(r"\s+(?:and|or)\s*(?=[,.;:!?])"), ""),  # "A, B and ." -> "A, B."
+    (re.compile(r"\s+([,.;:!?)])"), r"\1"),
+    (re.compile(r"([,;:])(?:\s*[,;:])+"), r"\1"),
+    (re.compile(r"[,;:]\s*([.!?])$"), r"\1"),
+    (re.compile(r"(?<=[\w,;])\("), " ("),
+    (re.compile(r"\s{2,}"), " "),
+]
+# A cut that leaves the sentence ending on a word that needs its object ("… was separated into.")
+_DANGLING_END = re.compile(
+    r"\b(?:in|on|at|by|from|of|to|for|with|into|onto|as|than|the|a|an|and|or|is|are|was|were|be|been)\W*$", re.I
+)
+
+
+def remove_answer(sentence: str, span: tuple[int, int], context: str = "") -> str | None:
+    """The answer sentence with its answer cut out: on topic, nearly every word of the question, no answer.
+
+    This is what most of our own eval sets' unanswerable questions meet ("How many physician-scientists
+    will be trained?" against the sentence about the project, which gives no number). None when the cut
+    would not leave a sentence: the answer opens it, is most of it, or is still there (twice, or before it).
+    """
+    a, b = span
+    answer = sentence[a:b].strip()
+    if not answer or b - a > 0.6 * len(sentence):
+        return None
+    if (a > 0 and _is_word_char(sentence[a - 1])) or (
+        b < len(sentence) and (_is_word_char(sentence[b]) or sentence[b] == "-")
+    ):
+        return None  # part of a word ("large" in "largest", "150,000" in "150,000-strong")
+    left = sentence[:a]
+    lead = _LEAD_IN.search(left)
+    if lead:
+        left = left[: lead.start()]
+    right = re.sub(r"^['’]s\b", "", sentence[b:])
+    if not left.strip() or not left.strip()[0].isalnum() and len(left.strip()) < 3:
+        return None
+    right = right.lstrip()
+    out = left.rstrip() + ((" " if right[:1].isalnum() else "") + right if right else ".")
+    for pattern, repl in _TIDY:
+        out = pattern.sub(repl, out)
+    out = out.strip()
+    if len(out.split()) < 5 or _DANGLING_END.search(out) or _lower_in(answer, out) or _lower_in(answer, context):
+        return None
+    return out
+
+
 # ---- pairs ------------------------------------------------------------------------------------------
 def pool_vocabulary(paragraphs: list[Paragraph]) -> frozenset[str]:
     """Every lower-case word of the paragraphs: which prefixed words are real."""
@@ -483,10 +536,13 @@ def build_pairs(
     rng: random.Random,
     skip_questions: int = 0,
     negatives: int = 1,
+    answer_removed: float = 0.0,
 ) -> list[Pair]:
     """Pairs from the answerable questions, in a seeded order; `skip_questions` passes over the first ones
     (those an earlier training stage with the same seed used). `negatives=2` adds the newer perturbation
-    kinds (`perturb` with a vocabulary); 1 builds what stages 1-8 and the validation pairs were built from."""
+    kinds (`perturb` with a vocabulary); 1 builds what stages 1-8 and the validation pairs were built from.
+    `answer_removed` is the share of questions that also get their sentence with the answer cut out
+    (`remove_answer`); at 0 no random number is drawn for it, so earlier stages rebuild the same pairs."""
     vocabulary = pool_vocabulary(paragraphs) if negatives >= 2 else None
     by_article: dict[int, list[Paragraph]] = {}
     for p in paragraphs:
@@ -541,6 +597,10 @@ def build_pairs(
             made = perturb(q, sentence, p.text, article_text[p.article], rng, vocabulary)
             if made and made[1] != pairs[-1].question:
                 pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0], context=context))
+        if answer_removed and rng.random() < answer_removed:
+            cut = remove_answer(sentence, (a_start - s0, a_end - s0), context)
+            if cut:
+                pairs.append(Pair(q, p.title, cut, 0, kind="answer-removed", context=context))
         if rng.random() < 0.3:
             siblings = [o for o in by_article[p.article] if o is not p]
             if siblings:
@@ -664,6 +724,13 @@ def main(argv: list[str] | None = None) -> int:
         help="1: the perturbation kinds of stages 1-8; 2: also more antonyms, negating prefixes and swapped roles",
     )
     ap.add_argument(
+        "--answer-removed",
+        type=float,
+        default=0.0,
+        help="share of questions that also get their answer sentence with the answer cut out, as a negative "
+        "(0: stages 1-9 had none)",
+    )
+    ap.add_argument(
         "--context-words",
         type=int,
         default=0,
@@ -689,7 +756,9 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # roughly 3.3 pairs per question: take enough questions for the pair budget
-    pairs = build_pairs(train_pars, int(args.pairs / 3.3) + 1, rng, args.skip_questions, args.negatives)[: args.pairs]
+    pairs = build_pairs(
+        train_pars, int(args.pairs / 3.3) + 1, rng, args.skip_questions, args.negatives, args.answer_removed
+    )[: args.pairs]
     val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
     random.Random(args.seed + 2).shuffle(val_pairs)
     val_pairs = val_pairs[: args.val_pairs]
@@ -790,6 +859,7 @@ def main(argv: list[str] | None = None) -> int:
         "head_lr": args.head_lr,
         "epoch": args.epoch,
         "negatives": args.negatives,
+        "answer_removed": args.answer_removed,
         "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),
