@@ -166,3 +166,42 @@ def test_the_newer_negatives_only_come_with_negatives_2(paragraphs):
 
     assert "swap-roles" not in kinds(None)
     assert "swap-roles" in kinds(frozenset({"kingdom"}))
+
+
+def test_a_cut_out_answer_leaves_the_sentence_without_it_and_reads_as_a_sentence():
+    sentence = "The chemical structure of penicillin was determined by Dorothy Crowfoot Hodgkin in 1945."
+    span = (sentence.index("Dorothy"), sentence.index(" in 1945"))
+    # the lead-in "by" goes with the answer
+    assert T.remove_answer(sentence, span) == "The chemical structure of penicillin was determined in 1945."
+    year = (sentence.index("1945"), sentence.index("1945") + 4)
+    assert (
+        T.remove_answer(sentence, year)
+        == "The chemical structure of penicillin was determined by Dorothy Crowfoot Hodgkin."
+    )
+    listed = "Sand sold the piano to a local French couple, the Canuts."
+    assert T.remove_answer(listed, (listed.index("the Canuts"), len(listed) - 1)) == (
+        "Sand sold the piano to a local French couple."
+    )
+
+
+def test_no_cut_when_what_is_left_is_not_a_negative():
+    sentence = "Chopin was born in Warsaw in 1810, and Warsaw shaped him."
+    assert T.remove_answer(sentence, (0, 6)) is None  # the answer opens the sentence
+    assert T.remove_answer(sentence, (19, 25)) is None  # Warsaw is still there
+    assert T.remove_answer("It has the largest effect on growth.", (11, 16)) is None  # "large" in "largest"
+    split = "By 1500 Britain was separated into two kingdoms."
+    assert T.remove_answer(split, (split.index("two"), len(split) - 1)) is None  # "... separated into."
+    moved = "In 1831 the young composer moved to Paris for good."
+    paris = (moved.index("Paris"), moved.index("Paris") + 5)
+    assert T.remove_answer(moved, paris) == "In 1831 the young composer moved for good."
+    assert T.remove_answer(moved, paris, context="He loved Paris.") is None  # the sentence before still answers
+
+
+def test_answer_removed_pairs_come_only_when_asked_for(paragraphs):
+    assert all(p.kind != "answer-removed" for p in T.build_pairs(paragraphs, None, random.Random(4)))
+    pairs = T.build_pairs(paragraphs, None, random.Random(4), answer_removed=1.0)
+    cut = [p for p in pairs if p.kind == "answer-removed"]
+    assert cut and all(p.label == 0 for p in cut)
+    answers = {qa["question"]: qa["answers"][0]["text"] for par in ARTICLE["paragraphs"] for qa in par["qas"]}
+    for p in cut:
+        assert answers[p.question] not in p.sentence
