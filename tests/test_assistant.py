@@ -265,11 +265,12 @@ def test_short_answer_lies_inside_the_first_quote(corpus_assistant):
 
 
 def test_a_when_question_gets_the_date_as_its_short_answer(embedder, tmp_path):
-    # the model's span for this sentence runs from the vote count to the date; the date is what was asked
+    # The sentence reads "voted 5-2 early on Wednesday, March 13, 2024": the date is what was asked, not the
+    # vote count (stage 6's span ran from the count to the date; the trim in test_question_rules.py).
     assistant = Assistant.load(corpus_dir=ROOT / "tests/fixtures/docs", index_dir=tmp_path, embedder=embedder)
     answer = assistant.ask("When did the council vote on the bike lanes?")
     assert answer.answered and answer.short_answer is not None
-    assert answer.short_answer.text == "Wednesday, March 13, 2024"
+    assert answer.short_answer.text in {"Wednesday, March 13, 2024", "March 13, 2024"}
     first = answer.citations[0]
     assert first.start <= answer.short_answer.start < answer.short_answer.end <= first.end
     assert_verifiable(assistant, answer)
