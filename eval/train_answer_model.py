@@ -64,6 +64,7 @@ class Pair:
     span: tuple[int, int] | None = None  # answer characters within the sentence (positives)
     kind: str = "positive"
     context: str = ""  # the sentence before (read by a model trained with --context-words)
+    question_number: int = 0  # its question's place in the seeded order (1-based, skipped questions counted)
 
 
 @dataclass
@@ -507,8 +508,9 @@ def remove_answer(sentence: str, span: tuple[int, int], context: str = "") -> st
     if lead:
         left = left[: lead.start()]
     right = re.sub(r"^['’]s\b", "", sentence[b:])
-    if not left.strip() or not left.strip()[0].isalnum() and len(left.strip()) < 3:
-        return None
+    opening = left.strip()
+    if not opening or (len(opening) < 3 and not opening[0].isalnum()):
+        return None  # the answer opens the sentence (after at most a quote mark)
     right = right.lstrip()
     out = left.rstrip() + ((" " if right[:1].isalnum() else "") + right if right else ".")
     for pattern, repl in _TIDY:
@@ -568,7 +570,8 @@ def build_pairs(
     if n_questions is not None:
         answerable = answerable[:n_questions]
     pairs: list[Pair] = []
-    for p, qa in answerable:
+    for number, (p, qa) in enumerate(answerable, start=skip_questions + 1):
+        first_pair = len(pairs)
         ans = qa["answers"][0]
         a_start, a_end = ans["answer_start"], ans["answer_start"] + len(ans["text"])
         if p.text[a_start:a_end] != ans["text"]:
@@ -609,6 +612,8 @@ def build_pairs(
                 k = max(range(len(sents)), key=lambda j: _overlap(q_terms, sents[j]))
                 if not _lower_in(ans["text"], sents[k]):
                     pairs.append(Pair(q, p.title, sents[k], 0, kind="other-paragraph", context=before(other, k)))
+        for pair in pairs[first_pair:]:
+            pair.question_number = number
     return pairs
 
 
@@ -740,6 +745,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.epoch < 1:
         ap.error(f"--epoch must be 1 or more, not {args.epoch}")
+    if not 0.0 <= args.answer_removed <= 1.0:
+        ap.error(f"--answer-removed must be a share between 0 and 1, not {args.answer_removed}")
 
     import torch
 
@@ -765,7 +772,13 @@ def main(argv: list[str] | None = None) -> int:
     kinds: dict[str, int] = {}
     for p in pairs:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    questions = [args.skip_questions + 1, pairs[-1].question_number]
     print(f"pairs: {len(pairs)} train {kinds}; {len(val_pairs)} validation ({time.time() - started:.0f}s)", flush=True)
+    print(
+        f"questions {questions[0]}-{questions[1]} of epoch {args.epoch}'s order: "
+        f"a next stage passes --skip-questions {questions[1]}",
+        flush=True,
+    )
 
     from rag.answer_model import build_network, load_network, read_config, save_model
 
@@ -851,6 +864,7 @@ def main(argv: list[str] | None = None) -> int:
             else None
         ),
         "skip_questions": args.skip_questions,
+        "questions": questions,
         "context_words": args.context_words,
         "pairs": len(pairs),
         "pair_kinds": kinds,

@@ -94,6 +94,17 @@ def test_a_second_stage_takes_only_questions_the_first_stage_never_saw(paragraph
     assert stage_one.isdisjoint(stage_two)
 
 
+def test_each_pair_knows_its_question_number_so_a_cut_stage_says_where_the_next_one_starts(paragraphs):
+    everything = T.build_pairs(paragraphs, None, random.Random(9))
+    numbers = [p.question_number for p in everything]
+    assert numbers[0] == 1 and numbers == sorted(numbers) and numbers[-1] == 4  # the article's 4 questions
+    cut = everything[:5]  # a pair budget that ends inside a question's pairs
+    after = T.build_pairs(paragraphs, None, random.Random(9), skip_questions=cut[-1].question_number)
+    assert after[0].question_number == cut[-1].question_number + 1
+    seen = {p.question for p in cut if p.label == 1}
+    assert seen.isdisjoint(p.question for p in after if p.label == 1)
+
+
 def test_a_later_epoch_reads_the_same_questions_in_another_order_and_epoch_one_is_unchanged(paragraphs):
     def pairs(epoch: int) -> list[T.Pair]:
         return T.build_pairs(paragraphs, None, T.training_rng(9, epoch))
