@@ -26,6 +26,8 @@ reads the pool again in another seeded order with new negatives. `--negatives 2`
 stages 1-8 never had (more antonym pairs such as sequel/prequel; a negating prefix added or taken off,
 "inconsistent" -> "consistent", real words of the pool only; two names of the question trading places);
 the validation pairs and calibration's perturbed questions keep the original kinds, so stages compare.
+`--debias-overlap S` weighs the loss so that how many of the question's words the sentence shares says
+less about the label (`overlap_weights`; 0, the default, weighs every pair 1 as stages 1-11 did).
 `--context-words N` lets the model read the last N words of the sentence before (who "he" is); the
 model's config records it, and the composer then gives it the previous body sentence.
 """
@@ -532,6 +534,43 @@ def _overlap(q_terms: set[str], sentence: str) -> float:
     return len(q_terms & st) / (len(q_terms) or 1)
 
 
+OVERLAP_BINS = 5
+
+
+def overlap_bin(pair: Pair) -> int:
+    """Which fifth of word overlap the pair falls in: the share of the question's terms the sentence holds."""
+    return min(OVERLAP_BINS - 1, int(_overlap(set(terms(pair.question)), pair.sentence) * OVERLAP_BINS))
+
+
+def overlap_weights(pairs: list[Pair], strength: float) -> list[float]:
+    """Loss weights that make word overlap say less about the label.
+
+    In the built pairs a sentence sharing most of the question's words is an answer about half the time,
+    one sharing few of them about one time in twelve, so a model learns to trust overlap. SQuAD 2.0's
+    unanswerables copy the sentence's words, and a question in other words shares few: overlap misleads
+    on both. At `strength` 1 each overlap bin's weighted share of positives equals the share over all
+    pairs (positives with little overlap and negatives with much count more); 0 gives every pair weight
+    1; in between is a partial step. The weights average 1, so the loss keeps its scale."""
+    if strength == 0 or not pairs:
+        return [1.0] * len(pairs)
+    bins = [overlap_bin(p) for p in pairs]
+    share = sum(p.label for p in pairs) / len(pairs)
+    counts: dict[int, list[int]] = {}
+    for b, p in zip(bins, pairs):
+        counts.setdefault(b, [0, 0])[p.label] += 1
+    factor: dict[tuple[int, int], float] = {}
+    for b, (neg, pos) in counts.items():
+        bin_share = pos / (neg + pos)
+        if 0 < bin_share < 1:
+            factor[(b, 1)] = (share / bin_share) ** strength
+            factor[(b, 0)] = ((1 - share) / (1 - bin_share)) ** strength
+        else:  # a bin of one label only: nothing to rebalance against
+            factor[(b, 0)] = factor[(b, 1)] = 1.0
+    weights = [factor[(b, p.label)] for b, p in zip(bins, pairs)]
+    scale = len(weights) / sum(weights)
+    return [w * scale for w in weights]
+
+
 def build_pairs(
     paragraphs: list[Paragraph],
     n_questions: int | None,
@@ -741,12 +780,21 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="the model also reads this many last words of the sentence before (0: the sentence alone)",
     )
+    ap.add_argument(
+        "--debias-overlap",
+        type=float,
+        default=0.0,
+        help="weigh the loss so that word overlap says less about the label: 1 fully, 0 not at all "
+        "(overlap_weights; stages 1-11 had 0)",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
     if args.epoch < 1:
         ap.error(f"--epoch must be 1 or more, not {args.epoch}")
     if not 0.0 <= args.answer_removed <= 1.0:
         ap.error(f"--answer-removed must be a share between 0 and 1, not {args.answer_removed}")
+    if not 0.0 <= args.debias_overlap <= 1.0:
+        ap.error(f"--debias-overlap must be between 0 and 1, not {args.debias_overlap}")
 
     import torch
 
@@ -773,6 +821,16 @@ def main(argv: list[str] | None = None) -> int:
     for p in pairs:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
     questions = [args.skip_questions + 1, pairs[-1].question_number]
+    weights = overlap_weights(pairs, args.debias_overlap)
+    if args.debias_overlap:
+        by_bin: dict[int, list[float]] = {}
+        for p, w in zip(pairs, weights):
+            by_bin.setdefault(overlap_bin(p), [0.0, 0.0])[p.label] += w
+        print(
+            "weighted share of positives by overlap bin: "
+            + ", ".join(f"{b}: {pos / (neg + pos):.3f}" for b, (neg, pos) in sorted(by_bin.items())),
+            flush=True,
+        )
     print(f"pairs: {len(pairs)} train {kinds}; {len(val_pairs)} validation ({time.time() - started:.0f}s)", flush=True)
     print(
         f"questions {questions[0]}-{questions[1]} of epoch {args.epoch}'s order: "
@@ -811,7 +869,7 @@ def main(argv: list[str] | None = None) -> int:
             step = state["step"]
             torch.set_rng_state(state["torch_rng"])
             print(f"resumed at step {step}/{total}", flush=True)
-    bce = torch.nn.BCEWithLogitsLoss()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
     ce = torch.nn.CrossEntropyLoss()
     t_train = time.time()
     done_at_start = step
@@ -820,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
         batch = [pairs[i] for i in batches[step]]
         ids, am, tt, y, st, en, has = tensors(batch, args.context_words)
         a, s, e = network(ids, am, tt)
-        loss = bce(a, y)
+        loss = bce(a, y, weight=torch.tensor([weights[i] for i in batches[step]], dtype=torch.float32))
         if has.any():
             loss = loss + 0.5 * (ce(s[has], st[has]) + ce(e[has], en[has]))
         loss.backward()
@@ -874,6 +932,7 @@ def main(argv: list[str] | None = None) -> int:
         "epoch": args.epoch,
         "negatives": args.negatives,
         "answer_removed": args.answer_removed,
+        "debias_overlap": args.debias_overlap,
         "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),

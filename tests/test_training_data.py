@@ -216,3 +216,42 @@ def test_answer_removed_pairs_come_only_when_asked_for(paragraphs):
     answers = {qa["question"]: qa["answers"][0]["text"] for par in ARTICLE["paragraphs"] for qa in par["qas"]}
     for p in cut:
         assert answers[p.question] not in p.sentence
+
+
+def _pair(question: str, sentence: str, label: int) -> T.Pair:
+    return T.Pair(question, "Chopin", sentence, label)
+
+
+OVERLAP_PAIRS = [
+    # the question's words all in the sentence: two positives, one negative
+    _pair("Where was Chopin born?", "Chopin was born in Warsaw.", 1),
+    _pair("When was Chopin born?", "Chopin was born in 1810.", 1),
+    _pair("Where was Chopin not born?", "Chopin was born in Warsaw not far from here.", 0),
+    # none of them: one positive, three negatives
+    _pair("Where did the composer grow up?", "He spent his youth in Warsaw.", 1),
+    _pair("Where did the composer grow up?", "Paris was cold.", 0),
+    _pair("Where did the composer grow up?", "Sand wrote novels.", 0),
+    _pair("Where did the composer grow up?", "His heart went back.", 0),
+]
+
+
+def test_overlap_weights_give_every_overlap_bin_the_same_share_of_positives():
+    bins = [T.overlap_bin(p) for p in OVERLAP_PAIRS]
+    assert bins[:3] == [T.OVERLAP_BINS - 1] * 3 and bins[3:] == [0] * 4
+    weights = T.overlap_weights(OVERLAP_PAIRS, 1.0)
+    assert sum(weights) == pytest.approx(len(OVERLAP_PAIRS))  # the loss keeps its scale
+    share = 3 / 7
+    for b in (0, T.OVERLAP_BINS - 1):
+        pos = sum(w for p, w, k in zip(OVERLAP_PAIRS, weights, bins) if k == b and p.label)
+        every = sum(w for w, k in zip(weights, bins) if k == b)
+        assert pos / every == pytest.approx(share)
+    # the paraphrased positive and the word-copying negative count most
+    assert weights.index(max(weights)) in (2, 3)
+    assert weights[3] > weights[0] and weights[2] > weights[4]
+
+
+def test_overlap_weights_at_strength_0_weigh_every_pair_the_same_and_halfway_is_between():
+    assert T.overlap_weights(OVERLAP_PAIRS, 0.0) == [1.0] * len(OVERLAP_PAIRS)
+    full, half = T.overlap_weights(OVERLAP_PAIRS, 1.0), T.overlap_weights(OVERLAP_PAIRS, 0.5)
+    assert 1.0 < half[3] < full[3]
+    assert T.overlap_weights([_pair("Where was Chopin born?", "Chopin was born in Warsaw.", 1)], 1.0) == [1.0]
