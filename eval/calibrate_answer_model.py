@@ -221,7 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--features", default=",".join(FEATURES[1:]), help=f"signals the map uses, from {', '.join(RECORDED[1:])}"
     )
+    ap.add_argument(
+        "--choice-weight",
+        type=float,
+        default=0.0,
+        help="the cheap scorer's share in the choice among the sentences read (eval/fit_choice_weight.py); "
+        "recorded in calibration.json, and the questions are asked with it (with --reuse: they must have been)",
+    )
     args = ap.parse_args(argv)
+    if not 0.0 <= args.choice_weight <= 100.0:
+        ap.error(f"--choice-weight must be between 0 and 100, not {args.choice_weight}")
     features = ("bias", *[f.strip() for f in args.features.split(",") if f.strip()])
     unknown = [f for f in features if f not in RECORDED]
     if unknown:
@@ -235,7 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         (folder / CALIBRATION_FILE).unlink(missing_ok=True)  # collect raw model scores, not calibrated ones
         probe = Settings()
-        settings = Settings(answer_model=str(folder), answer_threshold=0.0, rerank_first=probe.rerank_candidates)
+        settings = Settings(
+            answer_model=str(folder),
+            answer_threshold=0.0,
+            rerank_first=probe.rerank_candidates,
+            choice_weight=args.choice_weight,
+        )
         rng = random.Random(SEED)
         articles = T.validation_articles()
         questions = pool_questions(articles, args.per_kind, rng)
@@ -267,10 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         cv_right += [r["right"] for r in test]
     cal = to_calibration(fit(rows, features), 0.5, features)
     threshold = best_threshold(rows, cal)
-    cal = Calibration(cal.weights, round(threshold, 3))
+    cal = Calibration(cal.weights, round(threshold, 3), args.choice_weight)
     report = {
         "weights": [list(w) for w in cal.weights],
         "threshold": cal.threshold,
+        "choice_weight": cal.choice_weight,
         "fitted_on": {
             **{f"{g}_questions": sum(r["group"] == g for r in rows) for g in GROUPS},
             **{f"{g}_answerable": sum(r["group"] == g and r["answerable"] for r in rows) for g in GROUPS},

@@ -496,6 +496,9 @@ class Calibration:
 
     weights: tuple[tuple[str, float], ...]
     threshold: float
+    # The choice among the sentences read: the model's logit plus this times the cheap scorer's score. The
+    # model alone picks the answer sentence less often than both (fitted by eval/fit_choice_weight.py).
+    choice_weight: float = 0.0
 
     def probability(self, features: dict[str, float]) -> float:
         z = sum(w * features.get(name, 0.0) for name, w in self.weights)
@@ -510,7 +513,11 @@ def load_calibration(folder: Path = MODEL_DIR) -> Calibration:
     path = folder / CALIBRATION_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Calibration(tuple((str(k), float(v)) for k, v in data["weights"]), float(data["threshold"]))
+        return Calibration(
+            tuple((str(k), float(v)) for k, v in data["weights"]),
+            float(data["threshold"]),
+            float(data.get("choice_weight", 0.0)),
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         # Before calibration has been fitted: the raw logit, threshold at even odds.
         if path.exists():

@@ -69,6 +69,13 @@ class _PartResult:
     short: ShortAnswer | None = None
 
 
+def choice_order(logits: Sequence[float], cheap_scores: Sequence[float], weight: float) -> list[int]:
+    """The sentences read, best first: by the model's logit plus `weight` times the cheap scorer's score
+    (ties to the cheap scorer's order). The two see different things: the model reads the words, the cheap
+    scorer how close the whole sentence is to the question and its place in the passage."""
+    return sorted(range(len(logits)), key=lambda i: (-(logits[i] + weight * cheap_scores[i]), i))
+
+
 class Composer:
     def __init__(
         self,
@@ -95,6 +102,14 @@ class Composer:
         if self.settings.answer_threshold is not None:
             return self.settings.answer_threshold
         return self.calibration.threshold if self.calibration else 0.5
+
+    @property
+    def choice_weight(self) -> float:
+        """How much the cheap scorer's score adds to the model's logit in the choice: the setting, else the
+        calibrated one."""
+        if self.settings.choice_weight is not None:
+            return self.settings.choice_weight
+        return self.calibration.choice_weight if self.calibration else 0.0
 
     # ---- the one entry point -------------------------------------------------------------------
     def compose(
@@ -147,10 +162,12 @@ class Composer:
         calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)
         threshold = self.answer_threshold
         scores: list[PairScore] = []
+        cheap = [c.score for c in shortlist]  # before the model's logit takes the candidates' score
+        weight = self.choice_weight
         read = min(self.settings.rerank_first, len(shortlist))
         while True:
             scores += self._score(q, shortlist[len(scores) : read])
-            order = sorted(range(len(scores)), key=lambda i: (-scores[i].logit, i))
+            order = choice_order([s.logit for s in scores], cheap, weight)
             features = self._features(q, shortlist[order[0]], scores[order[0]], scores, order, signals)
             confidence = calibration.probability(features)
             if confidence >= threshold or read >= len(shortlist):

@@ -65,6 +65,9 @@ class Settings:
     rerank_candidates: int = 3  # at most this many shortlisted sentences are read by the answer model per part
     rerank_first: int = 1  # it reads this many first and the rest only when none of those is answered
     answer_threshold: float | None = None  # P(right) below which to abstain; None = the model's calibrated choice
+    # how much the cheap scorer's score adds to the model's logit when choosing among the sentences read;
+    # None = the model's calibrated choice (calibration.json), 0 = the logit alone
+    choice_weight: float | None = None
     second_sentence_logit: float = 2.0  # a second sentence needs at least this model score ...
     second_sentence_margin: float = 1.5  # ... and at most this far below the best one
     use_answer_type_cues: bool = True
@@ -136,6 +139,8 @@ class Settings:
             )
         if self.answer_threshold is not None and not 0.0 <= self.answer_threshold <= 1.0:
             raise ValueError(f"answer_threshold must be between 0 and 1, got {self.answer_threshold}")
+        if self.choice_weight is not None and not 0.0 <= self.choice_weight <= 100.0:
+            raise ValueError(f"choice_weight must be between 0 and 100, got {self.choice_weight}")
         if self.answer_model is not None and not (isinstance(self.answer_model, str) and self.answer_model.strip()):
             raise ValueError(
                 f"answer_model must be a model name under rag/models/, a folder, or None, got {self.answer_model!r}"
