@@ -28,6 +28,9 @@ stages 1-8 never had (more antonym pairs such as sequel/prequel; a negating pref
 the validation pairs and calibration's perturbed questions keep the original kinds, so stages compare.
 `--debias-overlap S` weighs the loss so that how many of the question's words the sentence shares says
 less about the label (`overlap_weights`; 0, the default, weighs every pair 1 as stages 1-11 did).
+`--shortlist-negatives K` adds K more sentences of the article that share most of the question's words
+(what the composer's shortlist puts beside the answer), and `--listwise W` adds a loss that picks the
+answer sentence among its question's sentences and a "none of these" option (batches of whole questions).
 `--context-words N` lets the model read the last N words of the sentence before (who "he" is); the
 model's config records it, and the composer then gives it the previous body sentence.
 """
@@ -578,17 +581,31 @@ def build_pairs(
     skip_questions: int = 0,
     negatives: int = 1,
     answer_removed: float = 0.0,
+    shortlist: int = 0,
 ) -> list[Pair]:
     """Pairs from the answerable questions, in a seeded order; `skip_questions` passes over the first ones
     (those an earlier training stage with the same seed used). `negatives=2` adds the newer perturbation
     kinds (`perturb` with a vocabulary); 1 builds what stages 1-8 and the validation pairs were built from.
     `answer_removed` is the share of questions that also get their sentence with the answer cut out
-    (`remove_answer`); at 0 no random number is drawn for it, so earlier stages rebuild the same pairs."""
+    (`remove_answer`); at 0 no random number is drawn for it, so earlier stages rebuild the same pairs.
+    `shortlist` adds, per question, that many more of the article's sentences that share most of its
+    words without holding its answer (what the composer's shortlist puts beside the answer sentence);
+    they draw no random number, so the other pairs stay as they were."""
     vocabulary = pool_vocabulary(paragraphs) if negatives >= 2 else None
     by_article: dict[int, list[Paragraph]] = {}
     for p in paragraphs:
         by_article.setdefault(p.article, []).append(p)
     article_text = {a: " ".join(p.text for p in ps) for a, ps in by_article.items()}
+    article_sentences: dict[int, list[tuple[Paragraph, int, str, set[str]]]] = {}
+
+    def sentences_of(article: int) -> list[tuple[Paragraph, int, str, set[str]]]:
+        if article not in article_sentences:
+            article_sentences[article] = [
+                (o, k, o.text[a:b], set(terms(o.text[a:b])))
+                for o in by_article[article]
+                for k, (a, b) in enumerate(o.sentences)
+            ]
+        return article_sentences[article]
 
     def before(p: Paragraph, i: int) -> str:
         """The sentence before sentence i: in the paragraph, else the previous paragraph's last one."""
@@ -651,6 +668,14 @@ def build_pairs(
                 k = max(range(len(sents)), key=lambda j: _overlap(q_terms, sents[j]))
                 if not _lower_in(ans["text"], sents[k]):
                     pairs.append(Pair(q, p.title, sents[k], 0, kind="other-paragraph", context=before(other, k)))
+        if shortlist:
+            taken = {pair.sentence for pair in pairs[first_pair:]}
+            ranked = sorted(
+                (c for c in sentences_of(p.article) if c[2] not in taken and not _lower_in(ans["text"], c[2])),
+                key=lambda c: -len(q_terms & c[3]),
+            )
+            for o, k, text, _ in ranked[:shortlist]:
+                pairs.append(Pair(q, p.title, text, 0, kind="shortlist", context=before(o, k)))
         for pair in pairs[first_pair:]:
             pair.question_number = number
     return pairs
@@ -674,6 +699,67 @@ def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[l
         out += [block[j : j + batch_size] for j in range(0, len(block), batch_size)]
     rng.shuffle(out)
     return out
+
+
+def question_batches(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of whole questions (every pair of a question in one batch, so the listwise loss sees the
+    answer sentence beside the sentences it must beat), similar lengths together, in random order.
+    A question with more pairs than `batch_size` gets a batch of its own."""
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(pairs):
+        groups.setdefault(p.question_number, []).append(i)
+    order = list(groups.values())
+    rng.shuffle(order)
+    chunk = 50 * max(1, batch_size // 4)
+
+    def length(group: list[int]) -> float:
+        return sum(len(pairs[i].question) + len(pairs[i].sentence) for i in group) / len(group)
+
+    out: list[list[int]] = []
+    for k in range(0, len(order), chunk):
+        batch: list[int] = []
+        for group in sorted(order[k : k + chunk], key=length):
+            if batch and len(batch) + len(group) > batch_size:
+                out.append(batch)
+                batch = []
+            batch = batch + group
+        if batch:
+            out.append(batch)
+    rng.shuffle(out)
+    return out
+
+
+def answer_lists(pairs: list[Pair]) -> list[tuple[int, list[int]]]:
+    """(the positive's row, the rows of its list) for each question asked as written with its answer sentence
+    among the rows: the answer sentence and the sentences paired with the same question. Perturbed
+    questions are lists of their own without an answer and are left to the pointwise loss."""
+    rows: dict[tuple[int, str], list[int]] = {}
+    for r, p in enumerate(pairs):
+        rows.setdefault((p.question_number, p.question), []).append(r)
+    out = []
+    for members in rows.values():
+        positives = [r for r in members if pairs[r].label == 1]
+        if len(positives) == 1 and len(members) > 1:
+            out.append((positives[0], members))
+    return out
+
+
+def listwise_loss(logits, lists: list[tuple[int, list[int]]]):  # type: ignore[no-untyped-def]
+    """Cross-entropy of picking the answer sentence among its list plus a "none of these" option scored 0.
+
+    The pointwise loss asks "is this an answer?" of each sentence alone; with many more negatives than
+    positives it teaches "no" more than "which". This loss asks which of the question's sentences answers,
+    and the null option keeps the answer's logit above 0, where the pointwise loss wants it."""
+    import torch
+
+    if not lists:
+        return logits.sum() * 0.0
+    losses = []
+    for positive, members in lists:
+        z = logits[members]
+        with_null = torch.cat([z.new_zeros(1), z])
+        losses.append(torch.logsumexp(with_null, 0) - logits[positive])
+    return torch.stack(losses).mean()
 
 
 def tensors(pairs: list[Pair], context_words: int = 0):  # type: ignore[no-untyped-def]
@@ -723,6 +809,8 @@ def evaluate(network, pairs: list[Pair], batch_size: int = 64, context_words: in
     logits_a, labels_a = np.array(logits), np.array(labels)
     pos, neg = logits_a[labels_a == 1], logits_a[labels_a == 0]
     auc = float((pos[:, None] > neg[None, :]).mean()) if len(pos) and len(neg) else float("nan")
+    lists = answer_lists(pairs)
+    top1 = [max(members, key=lambda r: logits[r]) == positive for positive, members in lists]
     by_kind: dict[str, list[float]] = {}
     for p, lg in zip(pairs, logits):
         by_kind.setdefault(p.kind, []).append(float(lg > 0) == p.label)
@@ -731,6 +819,7 @@ def evaluate(network, pairs: list[Pair], batch_size: int = 64, context_words: in
         "auc": round(auc, 4),
         "accuracy": round(float(((logits_a > 0) == labels_a).mean()), 4),
         "span_exact_tokens": round(span_hits / max(1, span_total), 4),
+        "answer_first_in_list": round(sum(top1) / max(1, len(top1)), 4),
         "accuracy_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
     }
 
@@ -787,6 +876,20 @@ def main(argv: list[str] | None = None) -> int:
         help="weigh the loss so that word overlap says less about the label: 1 fully, 0 not at all "
         "(overlap_weights; stages 1-11 had 0)",
     )
+    ap.add_argument(
+        "--shortlist-negatives",
+        type=int,
+        default=0,
+        help="per question, this many more of the article's most word-sharing sentences without its answer "
+        "(0: stages 1-12 had none)",
+    )
+    ap.add_argument(
+        "--listwise",
+        type=float,
+        default=0.0,
+        help="weight of the listwise loss (the answer sentence against its question's other sentences and a "
+        "null option; batches then hold whole questions); 0: the pointwise loss alone, as stages 1-12",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
     if args.epoch < 1:
@@ -795,6 +898,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--answer-removed must be a share between 0 and 1, not {args.answer_removed}")
     if not 0.0 <= args.debias_overlap <= 1.0:
         ap.error(f"--debias-overlap must be between 0 and 1, not {args.debias_overlap}")
+    if args.shortlist_negatives < 0:
+        ap.error(f"--shortlist-negatives must be 0 or more, not {args.shortlist_negatives}")
+    if args.listwise < 0:
+        ap.error(f"--listwise must be 0 or more, not {args.listwise}")
 
     import torch
 
@@ -810,9 +917,15 @@ def main(argv: list[str] | None = None) -> int:
         f"({time.time() - started:.0f}s)",
         flush=True,
     )
-    # roughly 3.3 pairs per question: take enough questions for the pair budget
+    # roughly 3.3 pairs per question, and the shortlist's: take enough questions for the pair budget
     pairs = build_pairs(
-        train_pars, int(args.pairs / 3.3) + 1, rng, args.skip_questions, args.negatives, args.answer_removed
+        train_pars,
+        int(args.pairs / (3.3 + args.shortlist_negatives)) + 1,
+        rng,
+        args.skip_questions,
+        args.negatives,
+        args.answer_removed,
+        args.shortlist_negatives,
     )[: args.pairs]
     val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
     random.Random(args.seed + 2).shuffle(val_pairs)
@@ -853,7 +966,7 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = torch.optim.AdamW(
         [{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}], weight_decay=0.01
     )
-    batches = batches_of(pairs, args.batch_size, rng)
+    batches = (question_batches if args.listwise else batches_of)(pairs, args.batch_size, rng)
     total = len(batches)
     warmup = max(1, total // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -879,6 +992,8 @@ def main(argv: list[str] | None = None) -> int:
         ids, am, tt, y, st, en, has = tensors(batch, args.context_words)
         a, s, e = network(ids, am, tt)
         loss = bce(a, y, weight=torch.tensor([weights[i] for i in batches[step]], dtype=torch.float32))
+        if args.listwise:
+            loss = loss + args.listwise * listwise_loss(a, answer_lists(batch))
         if has.any():
             loss = loss + 0.5 * (ce(s[has], st[has]) + ce(e[has], en[has]))
         loss.backward()
@@ -933,6 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
         "negatives": args.negatives,
         "answer_removed": args.answer_removed,
         "debias_overlap": args.debias_overlap,
+        "shortlist_negatives": args.shortlist_negatives,
+        "listwise": args.listwise,
         "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),
