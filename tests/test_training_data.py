@@ -255,3 +255,62 @@ def test_overlap_weights_at_strength_0_weigh_every_pair_the_same_and_halfway_is_
     full, half = T.overlap_weights(OVERLAP_PAIRS, 1.0), T.overlap_weights(OVERLAP_PAIRS, 0.5)
     assert 1.0 < half[3] < full[3]
     assert T.overlap_weights([_pair("Where was Chopin born?", "Chopin was born in Warsaw.", 1)], 1.0) == [1.0]
+
+
+def test_shortlist_negatives_add_the_most_word_sharing_sentences_without_the_answer_and_change_nothing_else(
+    paragraphs,
+):
+    plain = T.build_pairs(paragraphs, None, random.Random(4))
+    with_shortlist = T.build_pairs(paragraphs, None, random.Random(4), shortlist=2)
+    assert [p for p in with_shortlist if p.kind != "shortlist"] == plain  # no random number drawn for them
+    answers = {qa["question"]: qa["answers"][0]["text"] for par in ARTICLE["paragraphs"] for qa in par["qas"]}
+    added = [p for p in with_shortlist if p.kind == "shortlist"]
+    sentences = [par.text[a:b] for par in paragraphs for a, b in par.sentences]
+    for question, answer in answers.items():
+        number = next(p.question_number for p in plain if p.question == question)
+        earlier = {o.sentence for o in plain if o.question_number == number}
+        eligible = [s for s in sentences if answer not in s and s not in earlier]
+        mine = [p.sentence for p in added if p.question == question]
+        assert len(mine) == min(2, len(eligible)) and set(mine) <= set(eligible)
+    assert all(p.label == 0 for p in added) and len(added) >= len(answers)
+    # the sentence sharing "Chopin" and "Paris" before the one sharing "Chopin" only, before none
+    met = [p.sentence for p in added if p.question == "Whom did Chopin meet in Paris in 1836?"]
+    assert met == ["Chopin died in Paris in 1849.", "Chopin was born in Warsaw in 1810."]
+
+
+def test_question_batches_keep_each_question_whole_and_hold_every_pair_once(paragraphs):
+    pairs = T.build_pairs(paragraphs, None, random.Random(4), shortlist=2)
+    batches = T.question_batches(pairs, 8, random.Random(1))
+    assert sorted(i for b in batches for i in b) == list(range(len(pairs)))
+    where = {i: k for k, b in enumerate(batches) for i in b}
+    for number in {p.question_number for p in pairs}:
+        rows = [i for i, p in enumerate(pairs) if p.question_number == number]
+        assert len({where[i] for i in rows}) == 1
+    sizes = {len([p for p in pairs if p.question_number == n]) for n in {p.question_number for p in pairs}}
+    assert all(len(b) <= max(8, max(sizes)) for b in batches)
+    assert T.question_batches(pairs, 8, random.Random(1)) == batches  # seeded
+
+
+def test_answer_lists_hold_the_answer_sentence_and_its_questions_other_sentences_only():
+    pairs = [
+        T.Pair("Where was Chopin born?", "t", "Chopin was born in Warsaw.", 1, question_number=1),
+        T.Pair("Where was Chopin born?", "t", "Chopin died in Paris.", 0, question_number=1),
+        T.Pair("Where was Chopin not born?", "t", "Chopin was born in Warsaw.", 0, question_number=1),
+        T.Pair("When did Chopin die?", "t", "Chopin died in Paris.", 0, question_number=2),  # no answer: no list
+        T.Pair("Who met Sand?", "t", "Chopin met Sand.", 1, question_number=3),  # alone: nothing to choose among
+    ]
+    assert T.answer_lists(pairs) == [(0, [0, 1])]
+
+
+def test_the_listwise_loss_is_the_cross_entropy_of_the_answer_among_its_list_and_a_null_option():
+    torch = pytest.importorskip("torch")
+    logits = torch.tensor([2.0, 0.5, -1.0, 3.0])
+    lists = [(0, [0, 1, 2]), (3, [3])]
+    first = torch.logsumexp(torch.tensor([0.0, 2.0, 0.5, -1.0]), 0) - 2.0
+    second = torch.logsumexp(torch.tensor([0.0, 3.0]), 0) - 3.0  # against the null option alone
+    assert T.listwise_loss(logits, lists).item() == pytest.approx(((first + second) / 2).item())
+    # a negative above the answer costs more than one below it
+    assert T.listwise_loss(torch.tensor([0.5, 2.0]), [(0, [0, 1])]) > T.listwise_loss(
+        torch.tensor([2.0, 0.5]), [(0, [0, 1])]
+    )
+    assert T.listwise_loss(logits, []).item() == 0.0
