@@ -250,17 +250,22 @@ def trained_state(network: Any) -> dict[str, Any]:
 
 
 def save_model(network: Any, folder: Path, card: dict[str, Any]) -> None:
+    save_state(trained_state(network), network.trainable_from_layer, folder, card)
+
+
+def save_state(state: dict[str, Any], trainable_from_layer: int, folder: Path, card: dict[str, Any]) -> None:
+    """Write trained parameters and their config (with the weights' sha256), each via a temp file."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / (WEIGHTS_FILE + ".tmp")
-    save_file(trained_state(network), str(tmp))
+    save_file(state, str(tmp))
     tmp.replace(folder / WEIGHTS_FILE)
     config = {
         **card,
         "weights_sha256": file_sha256(folder / WEIGHTS_FILE),
         "max_length": MAX_LENGTH,
-        "trainable_from_layer": network.trainable_from_layer,
+        "trainable_from_layer": trainable_from_layer,
     }
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
