@@ -26,6 +26,8 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,14 +114,30 @@ def squad2_questions(articles: list[dict]) -> list[dict]:
     return out
 
 
-def collect_pool(articles: list[dict], questions: list[dict], settings, group: str = "pool") -> list[dict]:
+def reading_settings(model: str, choice_weight: float):  # type: ignore[no-untyped-def]
+    """Settings that read the whole shortlist and never abstain: the raw scores a fit learns from."""
+    from rag import Settings
+
+    probe = Settings()
+    return Settings(
+        answer_model=model, answer_threshold=0.0, rerank_first=probe.rerank_candidates, choice_weight=choice_weight
+    )
+
+
+@contextmanager
+def articles_assistant(articles: list[dict], settings, prefix: str) -> Iterator:  # type: ignore[no-untyped-def]
+    """An Assistant over pool articles (one document each), indexed in a temporary folder."""
     from rag import Assistant
 
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="rag-calibrate-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         corpus = Path(tmp) / "corpus"
         T.write_corpus(corpus, articles)
-        assistant = Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
+        yield Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
+
+
+def collect_pool(articles: list[dict], questions: list[dict], settings, group: str = "pool") -> list[dict]:
+    rows = []
+    with articles_assistant(articles, settings, "rag-calibrate-") as assistant:
         t0 = time.time()
         for n, q in enumerate(questions):
             answer = assistant.ask(q["question"])
@@ -236,20 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"--features: unknown signal(s) {', '.join(unknown)}")
 
-    from rag import Settings
-
     folder = Path(args.model)
     if args.reuse:
         rows = json.loads(args.reuse.read_text(encoding="utf-8"))
     else:
         (folder / CALIBRATION_FILE).unlink(missing_ok=True)  # collect raw model scores, not calibrated ones
-        probe = Settings()
-        settings = Settings(
-            answer_model=str(folder),
-            answer_threshold=0.0,
-            rerank_first=probe.rerank_candidates,
-            choice_weight=args.choice_weight,
-        )
+        settings = reading_settings(str(folder), args.choice_weight)
         rng = random.Random(SEED)
         articles = T.validation_articles()
         questions = pool_questions(articles, args.per_kind, rng)

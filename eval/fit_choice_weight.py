@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -83,17 +82,8 @@ def recording_reads(log: list):  # type: ignore[no-untyped-def]
 
 
 def read_questions(articles: list[dict], questions: list[dict], model: str) -> list[ReadShortlist]:
-    from rag import Assistant, Settings
-
-    probe = Settings()
-    settings = Settings(
-        answer_model=model, answer_threshold=0.0, rerank_first=probe.rerank_candidates, choice_weight=0.0
-    )
     out: list[ReadShortlist] = []
-    with tempfile.TemporaryDirectory(prefix="rag-choice-") as tmp:
-        corpus = Path(tmp) / "corpus"
-        T.write_corpus(corpus, articles)
-        assistant = Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
+    with C.articles_assistant(articles, C.reading_settings(model, 0.0), "rag-choice-") as assistant:
         log: list = []
         with recording_reads(log):
             for q in questions:
