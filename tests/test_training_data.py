@@ -314,3 +314,53 @@ def test_the_listwise_loss_is_the_cross_entropy_of_the_answer_among_its_list_and
         torch.tensor([2.0, 0.5]), [(0, [0, 1])]
     )
     assert T.listwise_loss(logits, []).item() == 0.0
+
+
+PIANO = "He moved to Paris in 1831, where he taught piano."
+SYNONYMS = {"moved": ["relocated"], "piano": ["pianoforte", "taught"], "born": ["native"]}
+
+
+def _synonyms(word: str) -> list[str]:
+    return SYNONYMS.get(word, [])
+
+
+def test_a_paraphrase_swaps_words_the_question_shares_with_the_sentence_for_synonyms_the_sentence_lacks():
+    q = "Where did Chopin teach piano after he moved?"
+    made = {T.paraphrase(q, PIANO, _synonyms, random.Random(seed)) for seed in range(6)}
+    assert made == {
+        "Where did Chopin teach pianoforte after he moved?",
+        "Where did Chopin teach piano after he relocated?",
+        "Where did Chopin teach pianoforte after he relocated?",
+    }  # never "taught": the sentence has it, so the question would not be in other words
+    assert T.paraphrase(q, PIANO, lambda word: [], random.Random(0)) is None
+    # a synonym of a word the sentence lacks changes nothing the sentence could be matched on
+    assert T.paraphrase("Where was Chopin born?", PIANO, _synonyms, random.Random(0)) is None
+
+
+def test_paraphrased_positives_keep_the_answer_span_and_come_only_when_asked_for(paragraphs):
+    plain = T.build_pairs(paragraphs, None, random.Random(4))
+    assert all(p.kind != "paraphrase" for p in plain)
+    pairs = T.build_pairs(paragraphs, None, random.Random(4), paraphrases=1.0, synonyms=_synonyms)
+    made = [p for p in pairs if p.kind == "paraphrase"]
+    assert [p.question for p in made] == ["Where was Chopin native?"]
+    original = next(p for p in pairs if p.kind == "positive" and p.question == "Where was Chopin born?")
+    assert (made[0].label, made[0].sentence, made[0].span) == (1, original.sentence, original.span)
+    assert original.sentence[slice(*made[0].span)] == "Warsaw"
+    with pytest.raises(ValueError, match="paraphrases"):
+        T.build_pairs(paragraphs, None, random.Random(4), paraphrases=1.0)
+
+
+def test_wordnet_synonyms_come_from_the_senses_a_word_heads_and_pass_the_similarity_bar():
+    everything = T.wordnet_synonyms(lambda word, others: [1.0] * len(others))
+    assert {"speed up", "quicken"} <= set(everything("accelerate"))
+    assert everything("capital") == []  # "working capital" is another sense, and the word with a word added
+    assert "port wine" not in everything("port")
+    assert "aerials" in everything("antennas")  # a plural noun's synonyms, pluralised
+    seen: list[tuple[str, list[str]]] = []
+
+    def picky(word: str, others: list[str]) -> list[float]:
+        seen.append((word, list(others)))
+        return [0.9 if other == "quicken" else 0.2 for other in others]
+
+    assert T.wordnet_synonyms(picky)("accelerate") == ["quicken"]
+    assert seen == [("accelerate", ["speed up", "speed", "quicken"])]
