@@ -31,6 +31,9 @@ less about the label (`overlap_weights`; 0, the default, weighs every pair 1 as 
 `--shortlist-negatives K` adds K more sentences of the article that share most of the question's words
 (what the composer's shortlist puts beside the answer), and `--listwise W` adds a loss that picks the
 answer sentence among its question's sentences and a "none of these" option (batches of whole questions).
+`--paraphrases P` adds, for that share of questions, the question with one or two of the words it shares with
+the answer sentence swapped for WordNet synonyms (kept where MiniLM finds the two words alike), as a
+positive: the same question in other words (`paraphrase`, `wordnet_synonyms`; needs the `train` extra).
 `--context-words N` lets the model read the last N words of the sentence before (who "he" is); the
 model's config records it, and the composer then gives it the previous body sentence.
 """
@@ -1030,12 +1033,10 @@ def main(argv: list[str] | None = None) -> int:
     random.Random(args.seed + 2).shuffle(val_pairs)
     val_pairs = val_pairs[: args.val_pairs]
     # the validation pairs keep stages 1-14's kinds, so stages compare; paraphrases are scored on their own
-    val_paraphrases = (
-        [p for p in build_pairs(val_pars, None, random.Random(args.seed + 3), 0, 1, 0.0, 0, 1.0, synonyms)]
-        if synonyms
-        else []
-    )
-    val_paraphrases = [p for p in val_paraphrases if p.kind == "paraphrase"][:VAL_PARAPHRASES]
+    val_paraphrases: list[Pair] = []
+    if synonyms:
+        made = build_pairs(val_pars, None, random.Random(args.seed + 3), paraphrases=1.0, synonyms=synonyms)
+        val_paraphrases = [p for p in made if p.kind == "paraphrase"][:VAL_PARAPHRASES]
     kinds: dict[str, int] = {}
     for p in pairs:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
