@@ -217,9 +217,8 @@ def fitted_calibration(rows: list[dict], features: tuple[str, ...] = FEATURES, s
     """The fitted map (threshold 0.5). `signed`: no AGAINST signal weighs for an answer; one fitted with a
     positive weight is left out and the rest refitted (a fit constrained to a weight of at most 0 puts it at 0)."""
     kept = features
-    threshold = 0.5
     while True:
-        cal = to_calibration(fit(rows, kept), threshold, kept)
+        cal = to_calibration(fit(rows, kept), 0.5, kept)
         wrong = {name for name, weight in cal.weights if signed and name in AGAINST and weight > 0}
         if not wrong:
             return cal

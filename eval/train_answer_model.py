@@ -301,9 +301,14 @@ def swap_entity(q: str, s: str, para: str, article_text: str, rng: random.Random
     return None
 
 
+def shared_key_words(q: str, s: str) -> list[str]:
+    """The question's lower-case content words (4+ letters) that the sentence holds, in order, repeats kept."""
+    return [w for w in re.findall(r"\b[a-z][a-z-]{3,}\b", q) if w not in _QWORDS and terms(w) and _lower_in(w, s)]
+
+
 def swap_word(q: str, s: str, para: str, rng: random.Random) -> str | None:
     """A key word the question shares with the sentence, swapped for a word of the paragraph it lacks."""
-    words = [w for w in re.findall(r"\b[a-z][a-z-]{3,}\b", q) if w not in _QWORDS and terms(w) and _lower_in(w, s)]
+    words = shared_key_words(q, s)
     if not words:
         return None
     old = rng.choice(words)
@@ -530,11 +535,7 @@ def paraphrase(q: str, s: str, synonyms: Callable[[str], list[str]], rng: random
 
     Our users ask in their own words; SQuAD's writers mostly copied the sentence's. Without these pairs
     the swap-word negatives teach that a question word the sentence lacks means "no"."""
-    shared = [
-        w
-        for w in dict.fromkeys(re.findall(r"\b[a-z][a-z-]{3,}\b", q))
-        if w not in _QWORDS and terms(w) and _lower_in(w, s)
-    ]
+    shared = dict.fromkeys(shared_key_words(q, s))
     options = {
         w: [v for v in synonyms(w) if not _lower_in(v, s) and not _lower_in(v, q) and terms(v) != terms(w)]
         for w in shared
@@ -723,7 +724,8 @@ def build_pairs(
         sentence = p.text[s0:s1]
         q = qa["question"].strip()
         context = before(p, i)
-        pairs.append(Pair(q, p.title, sentence, 1, (a_start - s0, a_end - s0), context=context))
+        span = (a_start - s0, a_end - s0)
+        pairs.append(Pair(q, p.title, sentence, 1, span, context=context))
         q_terms = set(terms(q))
         others = [j for j in range(len(p.sentences)) if j != i]
         if others:
@@ -740,14 +742,13 @@ def build_pairs(
             if made and made[1] != pairs[-1].question:
                 pairs.append(Pair(made[1], p.title, sentence, 0, kind=made[0], context=context))
         if answer_removed and rng.random() < answer_removed:
-            cut = remove_answer(sentence, (a_start - s0, a_end - s0), context)
+            cut = remove_answer(sentence, span, context)
             if cut:
                 pairs.append(Pair(q, p.title, cut, 0, kind="answer-removed", context=context))
         if paraphrases and rng.random() < paraphrases:
             assert synonyms is not None
             other_words = paraphrase(q, sentence, synonyms, rng)
             if other_words:
-                span = (a_start - s0, a_end - s0)
                 pairs.append(Pair(other_words, p.title, sentence, 1, span, kind="paraphrase", context=context))
         if rng.random() < 0.3:
             siblings = [o for o in by_article[p.article] if o is not p]
