@@ -6,11 +6,11 @@
     python eval/calibrate_answer_model.py --reuse /tmp/rows.json  # ... and refit without asking again
 
 Fitted on questions the model was never trained on, in three groups:
-- "pool": the pool's validation articles (train_answer_model.is_validation), each article one document,
+- "pool": the pool's validation articles (answer_training.pool.is_validation), each article one document,
   asked through the real pipeline: answerable questions and the same number made unanswerable by the
   training script's perturbations (a swapped name/number/word, a negation, an added condition);
 - "squad2-train": the two held-out pool articles written for SQuAD 2.0 (train split), all their questions,
-  with the crowdworkers' real unanswerables (train_answer_model.real_unanswerable_articles);
+  with the crowdworkers' real unanswerables (answer_training.pool.real_unanswerable_articles);
 - "dev": the `dev` items of eval/article_qa.jsonl and eval/fixture_qa.jsonl (weighted up: our domain).
 The `test` items and the SQuAD 2.0 dev sample are never read. The answer model reads its whole shortlist
 here (no early answer), so the map is from the best score it saw. The threshold maximises the mean of the
@@ -35,11 +35,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
 import numpy as np  # noqa: E402
-import train_answer_model as T  # noqa: E402
+from answer_training.perturbations import perturb  # noqa: E402
+from answer_training.pool import real_unanswerable_articles, validation_articles, write_corpus  # noqa: E402
 
 from rag.answer_model import CALIBRATION_FILE, MODEL_DIR, Calibration  # noqa: E402
 from rag.evaluation import metrics as M  # noqa: E402
 from rag.evaluation.datasets import default_paths, load_jsonl  # noqa: E402
+from rag.sentences import split_sentences  # noqa: E402
 
 FEATURES = (
     "bias",
@@ -71,7 +73,7 @@ def pool_questions(articles: list[dict], per_kind: int, rng: random.Random) -> l
     for a_index, article in enumerate(articles):
         text = "\n\n".join(p["context"] for p in article["paragraphs"])
         for p in article["paragraphs"]:
-            spans = T.split_sentences(p["context"])
+            spans = split_sentences(p["context"])
             for qa in p["qas"]:
                 if qa.get("is_impossible"):
                     real.append({"doc": a_index, "question": qa["question"], "answers": [], "answerable": False})
@@ -91,7 +93,7 @@ def pool_questions(articles: list[dict], per_kind: int, rng: random.Random) -> l
                 holder = [s for s in spans if s.start <= start < s.end]
                 if holder:
                     sentence = p["context"][holder[0].start : holder[0].end]
-                    made = T.perturb(qa["question"], sentence, p["context"], text, rng)
+                    made = perturb(qa["question"], sentence, p["context"], text, rng)
                     if made:
                         perturbed.append(
                             {
@@ -137,7 +139,7 @@ def articles_assistant(articles: list[dict], settings, prefix: str) -> Iterator:
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         corpus = Path(tmp) / "corpus"
-        T.write_corpus(corpus, articles)
+        write_corpus(corpus, articles)
         yield Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
 
 
@@ -284,9 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         (folder / CALIBRATION_FILE).unlink(missing_ok=True)  # collect raw model scores, not calibrated ones
         settings = reading_settings(str(folder), args.choice_weight)
         rng = random.Random(SEED)
-        articles = T.validation_articles()
+        articles = validation_articles()
         questions = pool_questions(articles, args.per_kind, rng)
-        real_articles = T.real_unanswerable_articles()
+        real_articles = real_unanswerable_articles()
         real = squad2_questions(real_articles)
         print(
             f"validation articles: {len(articles)}; questions: {len(questions)}; squad2-train: {len(real)}", flush=True

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
 import calibrate_answer_model as C  # noqa: E402
-import train_answer_model as T  # noqa: E402
+from answer_training.pool import real_unanswerable_articles, validation_articles  # noqa: E402
 
 from rag.answer_model import MODEL_DIR  # noqa: E402
 from rag.composer import choice_order  # noqa: E402
@@ -106,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=1000, help="answerable pool questions (as calibration asks)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    pool_articles = T.validation_articles()
+    pool_articles = validation_articles()
     pool = [q for q in C.pool_questions(pool_articles, args.per_kind, random.Random(C.SEED)) if q["answerable"]]
-    real_articles = T.real_unanswerable_articles()
+    real_articles = real_unanswerable_articles()
     real = [q for q in C.squad2_questions(real_articles) if q["answerable"]]
     groups = {
         "pool": read_questions(pool_articles, pool, args.model),

@@ -1,4 +1,4 @@
-"""The answer model's training data (eval/train_answer_model.py): pairs and negatives on a tiny inline article."""
+"""The answer model's training data (eval/answer_training/): pairs and negatives on a tiny inline article."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
-import train_answer_model as T  # noqa: E402
+from answer_training.learning import answer_lists, listwise_loss, question_batches, training_rng  # noqa: E402
+from answer_training.pairs import OVERLAP_BINS, build_pairs, overlap_bin, overlap_weights  # noqa: E402
+from answer_training.paraphrases import paraphrase, wordnet_synonyms  # noqa: E402
+from answer_training.perturbations import negate, perturb, prefix_antonym, remove_answer, swap_entity, swap_roles  # noqa: E402
+from answer_training.pool import Pair, Paragraph, is_held_out, is_validation, paragraphs_of, write_corpus  # noqa: E402
 
 PARAGRAPH_1 = (
     "Chopin was born in Warsaw in 1810. He moved to Paris in 1831, where he taught piano. "
@@ -42,28 +46,28 @@ ARTICLE = {
 
 
 @pytest.fixture(scope="module")
-def paragraphs() -> list[T.Paragraph]:
-    assert not T.is_validation(ARTICLE["title"])  # else the article would be held out
-    return T.paragraphs_of([ARTICLE], validation=False)
+def paragraphs() -> list[Paragraph]:
+    assert not is_validation(ARTICLE["title"])  # else the article would be held out
+    return paragraphs_of([ARTICLE], validation=False)
 
 
 def test_negation_goes_after_a_one_word_subject_and_is_not_doubled():
-    assert T.negate("Where did Chopin go?") == "Where did Chopin not go?"
-    assert T.negate("Why did he never return?") is None
+    assert negate("Where did Chopin go?") == "Where did Chopin not go?"
+    assert negate("Why did he never return?") is None
 
 
 def test_a_swapped_year_comes_from_the_paragraph_and_is_not_in_the_answer_sentence():
     sentence = "He moved to Paris in 1831, where he taught piano."
     q = "What did he teach after 1831?"  # the year is all it shares with the sentence
-    out = T.swap_entity(q, sentence, PARAGRAPH_1, PARAGRAPH_1 + " " + PARAGRAPH_2, random.Random(1))
+    out = swap_entity(q, sentence, PARAGRAPH_1, PARAGRAPH_1 + " " + PARAGRAPH_2, random.Random(1))
     assert out is not None and out != q
     new_year = out.split("after ", 1)[1].rstrip("?")
     assert new_year in {"1810", "1836"}  # a year of the same paragraph, not the sentence's own
 
 
 def test_pairs_are_the_same_for_the_same_seed_and_positives_carry_the_answer_span(paragraphs):
-    first = T.build_pairs(paragraphs, None, random.Random(5))
-    again = T.build_pairs(paragraphs, None, random.Random(5))
+    first = build_pairs(paragraphs, None, random.Random(5))
+    again = build_pairs(paragraphs, None, random.Random(5))
     assert [(p.question, p.sentence, p.label, p.kind) for p in first] == [
         (p.question, p.sentence, p.label, p.kind) for p in again
     ]
@@ -85,31 +89,31 @@ def test_pairs_are_the_same_for_the_same_seed_and_positives_carry_the_answer_spa
 
 
 def test_a_second_stage_takes_only_questions_the_first_stage_never_saw(paragraphs):
-    def questions(pairs: list[T.Pair]) -> set[str]:
+    def questions(pairs: list[Pair]) -> set[str]:
         return {p.question for p in pairs if p.label == 1}
 
-    stage_one = questions(T.build_pairs(paragraphs, 2, random.Random(9)))
-    stage_two = questions(T.build_pairs(paragraphs, 2, random.Random(9), skip_questions=2))
+    stage_one = questions(build_pairs(paragraphs, 2, random.Random(9)))
+    stage_two = questions(build_pairs(paragraphs, 2, random.Random(9), skip_questions=2))
     assert len(stage_one) == 2 and len(stage_two) == 2
     assert stage_one.isdisjoint(stage_two)
 
 
 def test_each_pair_knows_its_question_number_so_a_cut_stage_says_where_the_next_one_starts(paragraphs):
-    everything = T.build_pairs(paragraphs, None, random.Random(9))
+    everything = build_pairs(paragraphs, None, random.Random(9))
     numbers = [p.question_number for p in everything]
     assert numbers[0] == 1 and numbers == sorted(numbers) and numbers[-1] == 4  # the article's 4 questions
     cut = everything[:5]  # a pair budget that ends inside a question's pairs
-    after = T.build_pairs(paragraphs, None, random.Random(9), skip_questions=cut[-1].question_number)
+    after = build_pairs(paragraphs, None, random.Random(9), skip_questions=cut[-1].question_number)
     assert after[0].question_number == cut[-1].question_number + 1
     seen = {p.question for p in cut if p.label == 1}
     assert seen.isdisjoint(p.question for p in after if p.label == 1)
 
 
 def test_a_later_epoch_reads_the_same_questions_in_another_order_and_epoch_one_is_unchanged(paragraphs):
-    def pairs(epoch: int) -> list[T.Pair]:
-        return T.build_pairs(paragraphs, None, T.training_rng(9, epoch))
+    def pairs(epoch: int) -> list[Pair]:
+        return build_pairs(paragraphs, None, training_rng(9, epoch))
 
-    assert pairs(1) == T.build_pairs(paragraphs, None, random.Random(9))  # the shipped stages stay reproducible
+    assert pairs(1) == build_pairs(paragraphs, None, random.Random(9))  # the shipped stages stay reproducible
     assert pairs(2) == pairs(2)
     first = [p.question for p in pairs(1) if p.label == 1]
     second = [p.question for p in pairs(2) if p.label == 1]
@@ -117,7 +121,7 @@ def test_a_later_epoch_reads_the_same_questions_in_another_order_and_epoch_one_i
 
 
 def test_each_pair_carries_the_sentence_before_its_sentence(paragraphs):
-    pairs = T.build_pairs(paragraphs, None, random.Random(3))
+    pairs = build_pairs(paragraphs, None, random.Random(3))
     context = {p.question: p.context for p in pairs if p.label == 1}
     assert context["Where was Chopin born?"] == ""  # the article's first sentence
     assert context["Whom did Chopin meet in Paris in 1836?"] == "He moved to Paris in 1831, where he taught piano."
@@ -138,11 +142,11 @@ def test_articles_with_real_unanswerables_are_held_out_of_training(tmp_path):
             {"context": PARAGRAPH_2, "qas": [{"id": "u1", "question": "Who?", "answers": [], "is_impossible": True}]}
         ],
     }
-    assert T.is_held_out(with_impossible) and not T.is_held_out(ARTICLE)
-    assert [p.title for p in T.paragraphs_of([ARTICLE, with_impossible], validation=False)] == [
+    assert is_held_out(with_impossible) and not is_held_out(ARTICLE)
+    assert [p.title for p in paragraphs_of([ARTICLE, with_impossible], validation=False)] == [
         "Frederic Chopin test"
     ] * 2
-    T.write_corpus(tmp_path, [ARTICLE])
+    write_corpus(tmp_path, [ARTICLE])
     (written,) = tmp_path.iterdir()
     assert written.read_text(encoding="utf-8") == PARAGRAPH_1 + "\n\n" + PARAGRAPH_2 + "\n"
 
@@ -151,28 +155,28 @@ def test_a_negating_prefix_makes_only_words_the_pool_uses():
     vocabulary = frozenset({"consistent", "inconsistent", "capable", "able"})
     sentence = "Seitz called the film inconsistent and capable of more."
     q = "Who called the film inconsistent?"
-    assert T.prefix_antonym(q, sentence, vocabulary, random.Random(1)) == "Who called the film consistent?"
+    assert prefix_antonym(q, sentence, vocabulary, random.Random(1)) == "Who called the film consistent?"
     # "called" and "film" take no prefix the pool knows: nothing to make
-    assert T.prefix_antonym("Who called the film?", sentence, vocabulary, random.Random(1)) is None
+    assert prefix_antonym("Who called the film?", sentence, vocabulary, random.Random(1)) is None
 
 
 def test_swapped_roles_trade_two_names_the_sentence_holds():
     sentence = "At his death, Pippin left his kingdom to his sons, Charles and Carloman."
     q = "Along with Carloman, who was the son of Pippin?"
-    assert T.swap_roles(q, sentence, random.Random(2)) == "Along with Pippin, who was the son of Carloman?"
-    assert T.swap_roles("Who was the son of Pippin?", sentence, random.Random(2)) is None  # one name: no swap
+    assert swap_roles(q, sentence, random.Random(2)) == "Along with Pippin, who was the son of Carloman?"
+    assert swap_roles("Who was the son of Pippin?", sentence, random.Random(2)) is None  # one name: no swap
 
 
 def test_the_newer_negatives_only_come_with_negatives_2(paragraphs):
     old_kinds = {"positive", "other-sentence", "other-paragraph", "swap-entity", "swap-word", "negation", "antonym"}
-    one = T.build_pairs(paragraphs, None, random.Random(4))
-    assert one == T.build_pairs(paragraphs, None, random.Random(4), negatives=1)  # stages 1-8 stay reproducible
+    one = build_pairs(paragraphs, None, random.Random(4))
+    assert one == build_pairs(paragraphs, None, random.Random(4), negatives=1)  # stages 1-8 stay reproducible
     assert {p.kind for p in one} <= old_kinds | {"condition"}
     sentence = "At his death, Pippin left his kingdom to his sons, Charles and Carloman."
     q = "Along with Carloman, who was the son of Pippin?"
 
     def kinds(vocabulary: frozenset[str] | None) -> set[str]:
-        made = [T.perturb(q, sentence, sentence, sentence, random.Random(seed), vocabulary) for seed in range(40)]
+        made = [perturb(q, sentence, sentence, sentence, random.Random(seed), vocabulary) for seed in range(40)]
         return {m[0] for m in made if m}
 
     assert "swap-roles" not in kinds(None)
@@ -183,34 +187,34 @@ def test_a_cut_out_answer_leaves_the_sentence_without_it_and_reads_as_a_sentence
     sentence = "The chemical structure of penicillin was determined by Dorothy Crowfoot Hodgkin in 1945."
     span = (sentence.index("Dorothy"), sentence.index(" in 1945"))
     # the lead-in "by" goes with the answer
-    assert T.remove_answer(sentence, span) == "The chemical structure of penicillin was determined in 1945."
+    assert remove_answer(sentence, span) == "The chemical structure of penicillin was determined in 1945."
     year = (sentence.index("1945"), sentence.index("1945") + 4)
     assert (
-        T.remove_answer(sentence, year)
+        remove_answer(sentence, year)
         == "The chemical structure of penicillin was determined by Dorothy Crowfoot Hodgkin."
     )
     listed = "Sand sold the piano to a local French couple, the Canuts."
-    assert T.remove_answer(listed, (listed.index("the Canuts"), len(listed) - 1)) == (
+    assert remove_answer(listed, (listed.index("the Canuts"), len(listed) - 1)) == (
         "Sand sold the piano to a local French couple."
     )
 
 
 def test_no_cut_when_what_is_left_is_not_a_negative():
     sentence = "Chopin was born in Warsaw in 1810, and Warsaw shaped him."
-    assert T.remove_answer(sentence, (0, 6)) is None  # the answer opens the sentence
-    assert T.remove_answer(sentence, (19, 25)) is None  # Warsaw is still there
-    assert T.remove_answer("It has the largest effect on growth.", (11, 16)) is None  # "large" in "largest"
+    assert remove_answer(sentence, (0, 6)) is None  # the answer opens the sentence
+    assert remove_answer(sentence, (19, 25)) is None  # Warsaw is still there
+    assert remove_answer("It has the largest effect on growth.", (11, 16)) is None  # "large" in "largest"
     split = "By 1500 Britain was separated into two kingdoms."
-    assert T.remove_answer(split, (split.index("two"), len(split) - 1)) is None  # "... separated into."
+    assert remove_answer(split, (split.index("two"), len(split) - 1)) is None  # "... separated into."
     moved = "In 1831 the young composer moved to Paris for good."
     paris = (moved.index("Paris"), moved.index("Paris") + 5)
-    assert T.remove_answer(moved, paris) == "In 1831 the young composer moved for good."
-    assert T.remove_answer(moved, paris, context="He loved Paris.") is None  # the sentence before still answers
+    assert remove_answer(moved, paris) == "In 1831 the young composer moved for good."
+    assert remove_answer(moved, paris, context="He loved Paris.") is None  # the sentence before still answers
 
 
 def test_answer_removed_pairs_come_only_when_asked_for(paragraphs):
-    assert all(p.kind != "answer-removed" for p in T.build_pairs(paragraphs, None, random.Random(4)))
-    pairs = T.build_pairs(paragraphs, None, random.Random(4), answer_removed=1.0)
+    assert all(p.kind != "answer-removed" for p in build_pairs(paragraphs, None, random.Random(4)))
+    pairs = build_pairs(paragraphs, None, random.Random(4), answer_removed=1.0)
     cut = [p for p in pairs if p.kind == "answer-removed"]
     assert cut and all(p.label == 0 for p in cut)
     answers = {qa["question"]: qa["answers"][0]["text"] for par in ARTICLE["paragraphs"] for qa in par["qas"]}
@@ -218,8 +222,8 @@ def test_answer_removed_pairs_come_only_when_asked_for(paragraphs):
         assert answers[p.question] not in p.sentence
 
 
-def _pair(question: str, sentence: str, label: int) -> T.Pair:
-    return T.Pair(question, "Chopin", sentence, label)
+def _pair(question: str, sentence: str, label: int) -> Pair:
+    return Pair(question, "Chopin", sentence, label)
 
 
 OVERLAP_PAIRS = [
@@ -236,12 +240,12 @@ OVERLAP_PAIRS = [
 
 
 def test_overlap_weights_give_every_overlap_bin_the_same_share_of_positives():
-    bins = [T.overlap_bin(p) for p in OVERLAP_PAIRS]
-    assert bins[:3] == [T.OVERLAP_BINS - 1] * 3 and bins[3:] == [0] * 4
-    weights = T.overlap_weights(OVERLAP_PAIRS, 1.0)
+    bins = [overlap_bin(p) for p in OVERLAP_PAIRS]
+    assert bins[:3] == [OVERLAP_BINS - 1] * 3 and bins[3:] == [0] * 4
+    weights = overlap_weights(OVERLAP_PAIRS, 1.0)
     assert sum(weights) == pytest.approx(len(OVERLAP_PAIRS))  # the loss keeps its scale
     share = 3 / 7
-    for b in (0, T.OVERLAP_BINS - 1):
+    for b in (0, OVERLAP_BINS - 1):
         pos = sum(w for p, w, k in zip(OVERLAP_PAIRS, weights, bins) if k == b and p.label)
         every = sum(w for w, k in zip(weights, bins) if k == b)
         assert pos / every == pytest.approx(share)
@@ -251,17 +255,17 @@ def test_overlap_weights_give_every_overlap_bin_the_same_share_of_positives():
 
 
 def test_overlap_weights_at_strength_0_weigh_every_pair_the_same_and_halfway_is_between():
-    assert T.overlap_weights(OVERLAP_PAIRS, 0.0) == [1.0] * len(OVERLAP_PAIRS)
-    full, half = T.overlap_weights(OVERLAP_PAIRS, 1.0), T.overlap_weights(OVERLAP_PAIRS, 0.5)
+    assert overlap_weights(OVERLAP_PAIRS, 0.0) == [1.0] * len(OVERLAP_PAIRS)
+    full, half = overlap_weights(OVERLAP_PAIRS, 1.0), overlap_weights(OVERLAP_PAIRS, 0.5)
     assert 1.0 < half[3] < full[3]
-    assert T.overlap_weights([_pair("Where was Chopin born?", "Chopin was born in Warsaw.", 1)], 1.0) == [1.0]
+    assert overlap_weights([_pair("Where was Chopin born?", "Chopin was born in Warsaw.", 1)], 1.0) == [1.0]
 
 
 def test_shortlist_negatives_add_the_most_word_sharing_sentences_without_the_answer_and_change_nothing_else(
     paragraphs,
 ):
-    plain = T.build_pairs(paragraphs, None, random.Random(4))
-    with_shortlist = T.build_pairs(paragraphs, None, random.Random(4), shortlist=2)
+    plain = build_pairs(paragraphs, None, random.Random(4))
+    with_shortlist = build_pairs(paragraphs, None, random.Random(4), shortlist=2)
     assert [p for p in with_shortlist if p.kind != "shortlist"] == plain  # no random number drawn for them
     answers = {qa["question"]: qa["answers"][0]["text"] for par in ARTICLE["paragraphs"] for qa in par["qas"]}
     added = [p for p in with_shortlist if p.kind == "shortlist"]
@@ -279,8 +283,8 @@ def test_shortlist_negatives_add_the_most_word_sharing_sentences_without_the_ans
 
 
 def test_question_batches_keep_each_question_whole_and_hold_every_pair_once(paragraphs):
-    pairs = T.build_pairs(paragraphs, None, random.Random(4), shortlist=2)
-    batches = T.question_batches(pairs, 8, random.Random(1))
+    pairs = build_pairs(paragraphs, None, random.Random(4), shortlist=2)
+    batches = question_batches(pairs, 8, random.Random(1))
     assert sorted(i for b in batches for i in b) == list(range(len(pairs)))
     where = {i: k for k, b in enumerate(batches) for i in b}
     for number in {p.question_number for p in pairs}:
@@ -288,18 +292,18 @@ def test_question_batches_keep_each_question_whole_and_hold_every_pair_once(para
         assert len({where[i] for i in rows}) == 1
     sizes = {len([p for p in pairs if p.question_number == n]) for n in {p.question_number for p in pairs}}
     assert all(len(b) <= max(8, max(sizes)) for b in batches)
-    assert T.question_batches(pairs, 8, random.Random(1)) == batches  # seeded
+    assert question_batches(pairs, 8, random.Random(1)) == batches  # seeded
 
 
 def test_answer_lists_hold_the_answer_sentence_and_its_questions_other_sentences_only():
     pairs = [
-        T.Pair("Where was Chopin born?", "t", "Chopin was born in Warsaw.", 1, question_number=1),
-        T.Pair("Where was Chopin born?", "t", "Chopin died in Paris.", 0, question_number=1),
-        T.Pair("Where was Chopin not born?", "t", "Chopin was born in Warsaw.", 0, question_number=1),
-        T.Pair("When did Chopin die?", "t", "Chopin died in Paris.", 0, question_number=2),  # no answer: no list
-        T.Pair("Who met Sand?", "t", "Chopin met Sand.", 1, question_number=3),  # alone: nothing to choose among
+        Pair("Where was Chopin born?", "t", "Chopin was born in Warsaw.", 1, question_number=1),
+        Pair("Where was Chopin born?", "t", "Chopin died in Paris.", 0, question_number=1),
+        Pair("Where was Chopin not born?", "t", "Chopin was born in Warsaw.", 0, question_number=1),
+        Pair("When did Chopin die?", "t", "Chopin died in Paris.", 0, question_number=2),  # no answer: no list
+        Pair("Who met Sand?", "t", "Chopin met Sand.", 1, question_number=3),  # alone: nothing to choose among
     ]
-    assert T.answer_lists(pairs) == [(0, [0, 1])]
+    assert answer_lists(pairs) == [(0, [0, 1])]
 
 
 def test_the_listwise_loss_is_the_cross_entropy_of_the_answer_among_its_list_and_a_null_option():
@@ -308,12 +312,12 @@ def test_the_listwise_loss_is_the_cross_entropy_of_the_answer_among_its_list_and
     lists = [(0, [0, 1, 2]), (3, [3])]
     first = torch.logsumexp(torch.tensor([0.0, 2.0, 0.5, -1.0]), 0) - 2.0
     second = torch.logsumexp(torch.tensor([0.0, 3.0]), 0) - 3.0  # against the null option alone
-    assert T.listwise_loss(logits, lists).item() == pytest.approx(((first + second) / 2).item())
+    assert listwise_loss(logits, lists).item() == pytest.approx(((first + second) / 2).item())
     # a negative above the answer costs more than one below it
-    assert T.listwise_loss(torch.tensor([0.5, 2.0]), [(0, [0, 1])]) > T.listwise_loss(
+    assert listwise_loss(torch.tensor([0.5, 2.0]), [(0, [0, 1])]) > listwise_loss(
         torch.tensor([2.0, 0.5]), [(0, [0, 1])]
     )
-    assert T.listwise_loss(logits, []).item() == 0.0
+    assert listwise_loss(logits, []).item() == 0.0
 
 
 PIANO = "He moved to Paris in 1831, where he taught piano."
@@ -326,32 +330,32 @@ def _synonyms(word: str) -> list[str]:
 
 def test_a_paraphrase_swaps_words_the_question_shares_with_the_sentence_for_synonyms_the_sentence_lacks():
     q = "Where did Chopin teach piano after he moved?"
-    made = {T.paraphrase(q, PIANO, _synonyms, random.Random(seed)) for seed in range(6)}
+    made = {paraphrase(q, PIANO, _synonyms, random.Random(seed)) for seed in range(6)}
     assert made == {
         "Where did Chopin teach pianoforte after he moved?",
         "Where did Chopin teach piano after he relocated?",
         "Where did Chopin teach pianoforte after he relocated?",
     }  # never "taught": the sentence has it, so the question would not be in other words
-    assert T.paraphrase(q, PIANO, lambda word: [], random.Random(0)) is None
+    assert paraphrase(q, PIANO, lambda word: [], random.Random(0)) is None
     # a synonym of a word the sentence lacks changes nothing the sentence could be matched on
-    assert T.paraphrase("Where was Chopin born?", PIANO, _synonyms, random.Random(0)) is None
+    assert paraphrase("Where was Chopin born?", PIANO, _synonyms, random.Random(0)) is None
 
 
 def test_paraphrased_positives_keep_the_answer_span_and_come_only_when_asked_for(paragraphs):
-    plain = T.build_pairs(paragraphs, None, random.Random(4))
+    plain = build_pairs(paragraphs, None, random.Random(4))
     assert all(p.kind != "paraphrase" for p in plain)
-    pairs = T.build_pairs(paragraphs, None, random.Random(4), paraphrases=1.0, synonyms=_synonyms)
+    pairs = build_pairs(paragraphs, None, random.Random(4), paraphrases=1.0, synonyms=_synonyms)
     made = [p for p in pairs if p.kind == "paraphrase"]
     assert [p.question for p in made] == ["Where was Chopin native?"]
     original = next(p for p in pairs if p.kind == "positive" and p.question == "Where was Chopin born?")
     assert (made[0].label, made[0].sentence, made[0].span) == (1, original.sentence, original.span)
     assert original.sentence[slice(*made[0].span)] == "Warsaw"
     with pytest.raises(ValueError, match="paraphrases"):
-        T.build_pairs(paragraphs, None, random.Random(4), paraphrases=1.0)
+        build_pairs(paragraphs, None, random.Random(4), paraphrases=1.0)
 
 
 def test_wordnet_synonyms_come_from_the_senses_a_word_heads_and_pass_the_similarity_bar():
-    everything = T.wordnet_synonyms(lambda word, others: [1.0] * len(others))
+    everything = wordnet_synonyms(lambda word, others: [1.0] * len(others))
     assert {"speed up", "quicken"} <= set(everything("accelerate"))
     assert everything("capital") == []  # "working capital" is another sense, and the word with a word added
     assert "port wine" not in everything("port")
@@ -362,5 +366,5 @@ def test_wordnet_synonyms_come_from_the_senses_a_word_heads_and_pass_the_similar
         seen.append((word, list(others)))
         return [0.9 if other == "quicken" else 0.2 for other in others]
 
-    assert T.wordnet_synonyms(picky)("accelerate") == ["quicken"]
+    assert wordnet_synonyms(picky)("accelerate") == ["quicken"]
     assert seen == [("accelerate", ["speed up", "speed", "quicken"])]

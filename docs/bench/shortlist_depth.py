@@ -3,7 +3,7 @@
     python docs/bench/shortlist_depth.py [--model rag/models/answer-minilm]
 
 Asks every answerable question of the two held-out SQuAD 2.0 train articles (never trained on; see
-eval/train_answer_model.real_unanswerable_articles) and the `dev` items of the article and fixture sets,
+eval/answer_training/pool.real_unanswerable_articles) and the `dev` items of the article and fixture sets,
 with the model reading 8 shortlisted sentences, and records each sentence's model score. Then, for a
 shortlist of N = 1..8, it reports how often the model's best of the first N holds the answer, and the
 cheap scorer's own rank-1 rate. Never reads the SQuAD 2.0 dev sample or the eval sets' test items.
@@ -26,7 +26,7 @@ def main() -> int:
     ap.add_argument("--model", default="answer-minilm")
     args = ap.parse_args()
 
-    import train_answer_model as T
+    from answer_training.pool import real_unanswerable_articles, write_corpus
 
     import rag.answer_model as AM
     from rag import Assistant, Settings
@@ -46,8 +46,8 @@ def main() -> int:
     cases: list[tuple[str, list[str], list[float]]] = []  # (group, right flags per shortlisted sentence, logits)
     with tempfile.TemporaryDirectory(prefix="rag-depth-") as tmp:
         corpus = Path(tmp) / "corpus"
-        articles = T.real_unanswerable_articles()
-        T.write_corpus(corpus, articles)
+        articles = real_unanswerable_articles()
+        write_corpus(corpus, articles)
         assistant = Assistant.load(corpus_dir=corpus, index_dir=Path(tmp) / "index", settings=settings)
         for a in articles:
             for p in a["paragraphs"]:
