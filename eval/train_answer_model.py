@@ -46,6 +46,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ VAL_PARAPHRASES = 1000  # validation questions in other words, scored apart from
 SEED = 20261129
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=80_000, help="training pairs to use (default 80000)")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -157,12 +158,17 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--listwise must be 0 or more, not {args.listwise}")
     if not 0.0 <= args.paraphrases <= 1.0:
         ap.error(f"--paraphrases must be a share between 0 and 1, not {args.paraphrases}")
+    if args.init:
+        from rag.answer_model import read_config
 
-    import torch
+        layer = read_config(args.init).get("trainable_from_layer")
+        if layer != args.trainable_from_layer:
+            ap.error(f"--init model trains from layer {layer}, not {args.trainable_from_layer}")
+    return args
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = training_rng(args.seed, args.epoch)
+
+def training_pairs(args: argparse.Namespace, rng: random.Random) -> tuple[list[Pair], list[Pair], list[Pair]]:
+    """This stage's training pairs, the validation pairs, and the validation questions in other words."""
     started = time.time()
     articles = load_pool()
     train_pars = paragraphs_of(articles, validation=False)
@@ -194,43 +200,43 @@ def main(argv: list[str] | None = None) -> int:
     if synonyms:
         made = build_pairs(val_pars, None, random.Random(args.seed + 3), paraphrases=1.0, synonyms=synonyms)
         val_paraphrases = [p for p in made if p.kind == "paraphrase"][:VAL_PARAPHRASES]
-    kinds: dict[str, int] = {}
-    for p in pairs:
-        kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    questions = [args.skip_questions + 1, pairs[-1].question_number]
-    weights = overlap_weights(pairs, args.debias_overlap)
-    if args.debias_overlap:
-        by_bin: dict[int, list[float]] = {}
-        for p, w in zip(pairs, weights):
-            by_bin.setdefault(overlap_bin(p), [0.0, 0.0])[p.label] += w
-        print(
-            "weighted share of positives by overlap bin: "
-            + ", ".join(f"{b}: {pos / (neg + pos):.3f}" for b, (neg, pos) in sorted(by_bin.items())),
-            flush=True,
-        )
-    print(f"pairs: {len(pairs)} train {kinds}; {len(val_pairs)} validation ({time.time() - started:.0f}s)", flush=True)
     print(
-        f"questions {questions[0]}-{questions[1]} of epoch {args.epoch}'s order: "
-        f"a next stage passes --skip-questions {questions[1]}",
+        f"pairs: {len(pairs)} train {pair_kinds(pairs)}; {len(val_pairs)} validation ({time.time() - started:.0f}s)",
+        flush=True,
+    )
+    print(
+        f"questions {args.skip_questions + 1}-{pairs[-1].question_number} of epoch {args.epoch}'s order: "
+        f"a next stage passes --skip-questions {pairs[-1].question_number}",
+        flush=True,
+    )
+    return pairs, val_pairs, val_paraphrases
+
+
+def pair_kinds(pairs: list[Pair]) -> dict[str, int]:
+    return dict(Counter(p.kind for p in pairs))
+
+
+def print_overlap_shares(pairs: list[Pair], weights: list[float]) -> None:
+    """What --debias-overlap did: the weighted share of positives in each fifth of word overlap."""
+    by_bin: dict[int, list[float]] = {}
+    for p, w in zip(pairs, weights):
+        by_bin.setdefault(overlap_bin(p), [0.0, 0.0])[p.label] += w
+    print(
+        "weighted share of positives by overlap bin: "
+        + ", ".join(f"{b}: {pos / (neg + pos):.3f}" for b, (neg, pos) in sorted(by_bin.items())),
         flush=True,
     )
 
-    from rag.answer_model import build_network, load_network, read_config, save_model
 
-    if args.init:
-        network = load_network(args.init)
-        init_config = read_config(args.init)
-        if network.trainable_from_layer != args.trainable_from_layer:
-            ap.error(f"--init model trains from layer {network.trainable_from_layer}, not {args.trainable_from_layer}")
-    else:
-        network = build_network(trainable_from_layer=args.trainable_from_layer)
-    network.train()
+def train(network, pairs: list[Pair], weights: list[float], batches: list[list[int]], args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """The training loop, resumable: a checkpoint every 500 steps, taken up again by a run with the same arguments."""
+    import torch
+
     head_params = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
     body_params = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
     optimizer = torch.optim.AdamW(
         [{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}], weight_decay=0.01
     )
-    batches = (question_batches if args.listwise else batches_of)(pairs, args.batch_size, rng)
     total = len(batches)
     warmup = max(1, total // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -286,6 +292,27 @@ def main(argv: list[str] | None = None) -> int:
                 tmp,
             )
             tmp.replace(args.checkpoint)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from rag.answer_model import build_network, load_network, read_config, save_model
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = training_rng(args.seed, args.epoch)
+    started = time.time()
+    pairs, val_pairs, val_paraphrases = training_pairs(args, rng)
+    weights = overlap_weights(pairs, args.debias_overlap)
+    if args.debias_overlap:
+        print_overlap_shares(pairs, weights)
+    network = load_network(args.init) if args.init else build_network(trainable_from_layer=args.trainable_from_layer)
+    network.train()
+    train(
+        network, pairs, weights, (question_batches if args.listwise else batches_of)(pairs, args.batch_size, rng), args
+    )
     train_seconds = time.time() - started
     metrics = evaluate(network, val_pairs, context_words=args.context_words)
     if val_paraphrases:
@@ -300,15 +327,15 @@ def main(argv: list[str] | None = None) -> int:
         "held_out": "the validation split and the articles holding real unanswerables (is_held_out)",
         "seed": args.seed,
         "init": (
-            {"model": str(args.init), "previous_stage": init_config}  # its weights_sha256 is in there
+            {"model": str(args.init), "previous_stage": read_config(args.init)}  # its weights_sha256 is in there
             if args.init
             else None
         ),
         "skip_questions": args.skip_questions,
-        "questions": questions,
+        "questions": [args.skip_questions + 1, pairs[-1].question_number],
         "context_words": args.context_words,
         "pairs": len(pairs),
-        "pair_kinds": kinds,
+        "pair_kinds": pair_kinds(pairs),
         "batch_size": args.batch_size,
         "lr": args.lr,
         "head_lr": args.head_lr,
