@@ -13,7 +13,15 @@ from answer_training.learning import answer_lists, listwise_loss, question_batch
 from answer_training.pairs import OVERLAP_BINS, build_pairs, overlap_bin, overlap_weights  # noqa: E402
 from answer_training.paraphrases import paraphrase, wordnet_synonyms  # noqa: E402
 from answer_training.perturbations import negate, perturb, prefix_antonym, remove_answer, swap_entity, swap_roles  # noqa: E402
-from answer_training.pool import Pair, Paragraph, is_held_out, is_validation, paragraphs_of, write_corpus  # noqa: E402
+from answer_training.pool import (  # noqa: E402
+    Pair,
+    Paragraph,
+    answer_sentence,
+    is_held_out,
+    is_validation,
+    paragraphs_of,
+    write_corpus,
+)
 
 PARAGRAPH_1 = (
     "Chopin was born in Warsaw in 1810. He moved to Paris in 1831, where he taught piano. "
@@ -49,6 +57,15 @@ ARTICLE = {
 def paragraphs() -> list[Paragraph]:
     assert not is_validation(ARTICLE["title"])  # else the article would be held out
     return paragraphs_of([ARTICLE], validation=False)
+
+
+def test_the_answer_sentence_is_the_one_holding_the_whole_answer_and_none_when_it_runs_across_two():
+    spans = [(0, 34), (35, 84), (85, len(PARAGRAPH_1))]
+    assert [PARAGRAPH_1[a:b] for a, b in spans][1] == "He moved to Paris in 1831, where he taught piano."
+    start = PARAGRAPH_1.index("1831")
+    assert answer_sentence(spans, {"text": "1831", "answer_start": start}) == (1, (start - 35, start - 35 + 4))
+    across = PARAGRAPH_1.index("1810.")
+    assert answer_sentence(spans, {"text": "1810. He moved", "answer_start": across}) is None
 
 
 def test_negation_goes_after_a_one_word_subject_and_is_not_doubled():

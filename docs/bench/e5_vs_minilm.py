@@ -25,7 +25,12 @@ sys.path.insert(0, str(ROOT / "eval"))
 
 def questions() -> list[tuple[str, str, list[str], int | None]]:
     """(group, question, its paragraph's sentences, the answer sentence's index or None)."""
-    from answer_training.pool import has_real_unanswerables, real_unanswerable_articles, validation_articles
+    from answer_training.pool import (
+        answer_sentence,
+        has_real_unanswerables,
+        real_unanswerable_articles,
+        validation_articles,
+    )
 
     from rag.sentences import split_sentences
 
@@ -37,12 +42,10 @@ def questions() -> list[tuple[str, str, list[str], int | None]]:
             for qa in p["qas"]:
                 answer_i = None
                 if not qa.get("is_impossible"):
-                    a = qa["answers"][0]
-                    a0, a1 = a["answer_start"], a["answer_start"] + len(a["text"])
-                    holders = [i for i, (s0, s1) in enumerate(spans) if s0 <= a0 and a1 <= s1]
-                    if not holders:
+                    held = answer_sentence(spans, qa["answers"][0])
+                    if held is None:
                         continue
-                    answer_i = holders[0]
+                    answer_i = held[0]
                 out.append((group, qa["question"], [p["context"][s0:s1] for s0, s1 in spans], answer_i))
     return out
 

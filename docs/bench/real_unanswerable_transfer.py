@@ -32,7 +32,7 @@ Question = tuple[bool, list, int | None]  # answerable, one Pair per paragraph s
 
 
 def paragraph_questions(article: dict) -> list[Question]:
-    from answer_training.pool import Pair
+    from answer_training.pool import Pair, answer_sentence
 
     from rag.sentences import split_sentences
 
@@ -43,13 +43,10 @@ def paragraph_questions(article: dict) -> list[Question]:
         for qa in p["qas"]:
             answer_i, span = None, None
             if not qa.get("is_impossible"):
-                a = qa["answers"][0]
-                a0, a1 = a["answer_start"], a["answer_start"] + len(a["text"])
-                holders = [i for i, (s0, s1) in enumerate(spans) if s0 <= a0 and a1 <= s1]
-                if not holders:
+                held = answer_sentence(spans, qa["answers"][0])
+                if held is None:
                     continue
-                answer_i = holders[0]
-                span = (a0 - spans[answer_i][0], a1 - spans[answer_i][0])
+                answer_i, span = held
             pairs = [
                 Pair(
                     qa["question"].strip(),

@@ -10,7 +10,7 @@ from rag.text_analysis import terms
 
 from .paraphrases import paraphrase
 from .perturbations import lower_in, perturb, remove_answer
-from .pool import Pair, Paragraph
+from .pool import Pair, Paragraph, answer_sentence
 
 
 def pool_vocabulary(paragraphs: list[Paragraph]) -> frozenset[str]:
@@ -124,15 +124,14 @@ def build_pairs(
         a_start, a_end = ans["answer_start"], ans["answer_start"] + len(ans["text"])
         if p.text[a_start:a_end] != ans["text"]:
             continue
-        holder = [i for i, (s0, s1) in enumerate(p.sentences) if s0 <= a_start and a_end <= s1]
-        if not holder:
+        held = answer_sentence(p.sentences, ans)
+        if held is None:
             continue
-        i = holder[0]
+        i, span = held
         s0, s1 = p.sentences[i]
         sentence = p.text[s0:s1]
         q = qa["question"].strip()
         context = before(p, i)
-        span = (a_start - s0, a_end - s0)
         pairs.append(Pair(q, p.title, sentence, 1, span, context=context))
         q_terms = set(terms(q))
         others = [j for j in range(len(p.sentences)) if j != i]

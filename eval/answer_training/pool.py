@@ -36,6 +36,17 @@ class Paragraph:
     qas: list[dict]
 
 
+def answer_sentence(spans: list[tuple[int, int]], answer: dict) -> tuple[int, tuple[int, int]] | None:
+    """Which sentence (`spans`: its paragraph's, in characters) holds a SQuAD answer, and where the answer is in
+    it; None when the answer runs across sentences."""
+    a0 = answer["answer_start"]
+    a1 = a0 + len(answer["text"])
+    for i, (s0, s1) in enumerate(spans):
+        if s0 <= a0 and a1 <= s1:
+            return i, (a0 - s0, a1 - s0)
+    return None
+
+
 def is_validation(title: str) -> bool:
     return int(hashlib.sha256(title.encode("utf-8")).hexdigest(), 16) % VALIDATION_EVERY == 0
 
