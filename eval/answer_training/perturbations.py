@@ -117,10 +117,12 @@ def _word_in(needle: str, hay: str) -> bool:
 
 
 def lower_in(needle: str, hay: str) -> bool:
+    """`needle` occurs in `hay` as a whole word, case aside."""
     return _word_in(needle.lower(), hay.lower())
 
 
 def replace_once(text: str, old: str, new: str) -> str:
+    """`text` with its first whole-word `old` replaced by `new`."""
     return re.sub(r"(?<!\w)" + re.escape(old) + r"(?!\w)", lambda _: new, text, count=1)
 
 
