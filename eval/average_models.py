@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.answer_model import WEIGHTS_FILE, read_config, save_state  # noqa: E402
+from rag.answer_model import WEIGHTS_FILE, read_config  # noqa: E402
+from rag.answer_network import save_state  # noqa: E402
 
 # what the models share; each one's own training (and validation) stays in its entry of "average_of"
 KEPT = ("base_model", "data", "validation_split", "held_out", "seed", "context_words")

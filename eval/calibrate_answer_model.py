@@ -38,7 +38,8 @@ import numpy as np  # noqa: E402
 from answer_training.perturbations import perturb  # noqa: E402
 from answer_training.pool import real_unanswerable_articles, validation_articles, write_corpus  # noqa: E402
 
-from rag.answer_model import CALIBRATION_FILE, MODEL_DIR, Calibration  # noqa: E402
+from rag.answer_model import MODEL_DIR  # noqa: E402
+from rag.calibration import CALIBRATION_FILE, Calibration  # noqa: E402
 from rag.evaluation import metrics as M  # noqa: E402
 from rag.evaluation.datasets import default_paths, load_jsonl  # noqa: E402
 from rag.sentences import split_sentences  # noqa: E402

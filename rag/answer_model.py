@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
-from .hashing import file_sha256
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer-minilm"
 WEIGHTS_FILE = "answer_model.safetensors"
@@ -208,96 +207,12 @@ def answer_token_span(enc: EncodedPairs, row: int, answer_start: int, answer_end
     return start_tok, end_tok
 
 
-# ---- the torch module (training, export, and the torch backend) -----------------------------------
-def build_network(model_path: str | None = None, trainable_from_layer: int = 2) -> Any:
-    """MiniLM with the two answer heads; layers below `trainable_from_layer` (and embeddings) frozen."""
-    import torch
-    from torch import nn
-    from transformers import BertModel
-
-    class AnswerNetwork(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = BertModel.from_pretrained(str(model_path or base_model_path()), add_pooling_layer=False)
-            hidden = self.bert.config.hidden_size
-            self.dropout = nn.Dropout(0.1)
-            self.answer_head = nn.Linear(hidden, 1)
-            self.span_head = nn.Linear(hidden, 2)
-            self.trainable_from_layer = trainable_from_layer
-            for p in self.bert.embeddings.parameters():
-                p.requires_grad = False
-            for layer in self.bert.encoder.layer[:trainable_from_layer]:
-                for p in layer.parameters():
-                    p.requires_grad = False
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.bert(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            out = self.dropout(out)
-            answer_logit = self.answer_head(out[:, 0]).squeeze(-1)
-            span = self.span_head(out)
-            very_negative = torch.finfo(span.dtype).min / 2
-            span = span.masked_fill((token_type_ids == 0).unsqueeze(-1), very_negative)
-            return answer_logit, span[..., 0], span[..., 1]
-
-    return AnswerNetwork()
-
-
-def trained_state(network: Any) -> dict[str, Any]:
-    """The parameters training changed (what ships), in fp16."""
-    return {name: p.detach().to("cpu").half().contiguous() for name, p in network.named_parameters() if p.requires_grad}
-
-
-def save_model(network: Any, folder: Path, card: dict[str, Any]) -> None:
-    save_state(trained_state(network), network.trainable_from_layer, folder, card)
-
-
-def save_state(state: dict[str, Any], trainable_from_layer: int, folder: Path, card: dict[str, Any]) -> None:
-    """Write trained parameters and their config (with the weights' sha256), each via a temp file."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (WEIGHTS_FILE + ".tmp")
-    save_file(state, str(tmp))
-    tmp.replace(folder / WEIGHTS_FILE)
-    config = {
-        **card,
-        "weights_sha256": file_sha256(folder / WEIGHTS_FILE),
-        "max_length": MAX_LENGTH,
-        "trainable_from_layer": trainable_from_layer,
-    }
-    tmp = folder / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(folder / CONFIG_FILE)
-
-
 def read_config(folder: Path = MODEL_DIR) -> dict[str, Any]:
     path = folder / CONFIG_FILE
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"answer model config unreadable: {path}: {exc}") from exc
-
-
-def load_network(folder: Path = MODEL_DIR) -> Any:
-    """The shipped model as a torch module in eval mode (base weights + the trained layers)."""
-    from safetensors.torch import load_file
-
-    config = read_config(folder)
-    weights = folder / WEIGHTS_FILE
-    if not weights.is_file():
-        raise ModelError(f"answer model weights missing: {weights}")
-    if file_sha256(weights) != config.get("weights_sha256"):
-        raise ModelError(f"answer model weights do not match their recorded sha256: {weights}")
-    network = build_network(trainable_from_layer=int(config["trainable_from_layer"]))
-    state = {k: v.float() for k, v in load_file(str(weights)).items()}
-    missing = [k for k, p in network.named_parameters() if p.requires_grad and k not in state]
-    if missing:
-        raise ModelError(f"answer model weights lack {len(missing)} tensors, e.g. {missing[0]}")
-    network.load_state_dict(state, strict=False)
-    network.eval()
-    return network
 
 
 # ---- inference ----------------------------------------------------------------------------------------
@@ -431,6 +346,8 @@ class AnswerScorer:
     def _net(self) -> Any:
         with self._lock:
             if self._network is None:
+                from .answer_network import load_network
+
                 self._network = load_network(self.folder)
             return self._network
 
@@ -493,38 +410,3 @@ VERIFY_SENTENCES = (
     "The tower closed in 1952 because the harbour had silted up and ships no longer came.",
     "It sits on Grey Heron Point, two miles north of the town.",
 )
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Logistic map from the model's logit and the signals it cannot see to P(the answer is right)."""
-
-    weights: tuple[tuple[str, float], ...]
-    threshold: float
-    # The choice among the sentences read: the model's logit plus this times the cheap scorer's score. The
-    # model alone picks the answer sentence less often than both (fitted by eval/fit_choice_weight.py).
-    choice_weight: float = 0.0
-
-    def probability(self, features: dict[str, float]) -> float:
-        z = sum(w * features.get(name, 0.0) for name, w in self.weights)
-        z = max(-30.0, min(30.0, z))
-        return float(1.0 / (1.0 + np.exp(-z)))
-
-
-CALIBRATION_FILE = "calibration.json"
-
-
-def load_calibration(folder: Path = MODEL_DIR) -> Calibration:
-    path = folder / CALIBRATION_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Calibration(
-            tuple((str(k), float(v)) for k, v in data["weights"]),
-            float(data["threshold"]),
-            float(data.get("choice_weight", 0.0)),
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        # Before calibration has been fitted: the raw logit, threshold at even odds.
-        if path.exists():
-            raise ModelError(f"answer model calibration unreadable: {path}: {exc}") from exc
-        return Calibration((("model_logit", 1.0),), 0.5)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
-from .answer_model import AnswerScorer, Calibration, load_calibration
+from .answer_model import AnswerScorer
+from .calibration import Calibration, load_calibration
 from .composer import Composer, QuestionPart
 from .corpus import Document, load_corpus
 from .embedding import Embedder

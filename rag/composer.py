@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer_model import AnswerScorer, Calibration, PairScore
+from .answer_model import AnswerScorer, PairScore
+from .calibration import Calibration
 from .chunking import Sentence
 from .corpus import Document
 from .question import Question, main_script, script_language, trim_to_answer_type

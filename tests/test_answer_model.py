@@ -7,17 +7,17 @@ import pytest
 
 from rag.answer_model import (
     MODEL_DIR,
-    Calibration,
     answer_token_span,
     best_span,
     context_tail,
     encode_pairs,
-    file_sha256,
     pair_text,
     read_config,
     sentence_token_range,
 )
+from rag.calibration import Calibration
 from rag.evaluation import metrics as M
+from rag.hashing import file_sha256
 
 SENTENCE = (
     "Yoon presided over the fifth export strategy meeting at the Seoul Startup Hub M+ "

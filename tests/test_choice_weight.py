@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag import Settings
-from rag.answer_model import load_calibration
+from rag.calibration import load_calibration
 from rag.composer import choice_order
 
 ROOT = Path(__file__).resolve().parent.parent

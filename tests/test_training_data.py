@@ -10,7 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
 from answer_training.learning import answer_lists, listwise_loss, question_batches, training_rng  # noqa: E402
-from answer_training.pairs import OVERLAP_BINS, build_pairs, overlap_bin, overlap_weights  # noqa: E402
+from answer_training.pairs import (  # noqa: E402
+    OVERLAP_BINS,
+    build_pairs,
+    overlap_bin,
+    overlap_weights,
+    unanswerable_pairs,
+)
 from answer_training.paraphrases import paraphrase, wordnet_synonyms  # noqa: E402
 from answer_training.perturbations import negate, perturb, prefix_antonym, remove_answer, swap_entity, swap_roles  # noqa: E402
 from answer_training.pool import (  # noqa: E402
@@ -19,6 +25,7 @@ from answer_training.pool import (  # noqa: E402
     answer_sentence,
     is_held_out,
     is_validation,
+    merged_articles,
     paragraphs_of,
     write_corpus,
 )
@@ -385,3 +392,54 @@ def test_wordnet_synonyms_come_from_the_senses_a_word_heads_and_pass_the_similar
 
     assert wordnet_synonyms(picky)("accelerate") == ["quicken"]
     assert seen == [("accelerate", ["speed up", "speed", "quicken"])]
+
+
+UNANSWERABLE = {
+    "title": "Frederic_Chopin_test",
+    "paragraphs": [
+        {
+            "context": PARAGRAPH_1,
+            "qas": [
+                {
+                    "id": "u1",
+                    "question": "In what year did Chopin leave Paris, where he taught violin?",
+                    "answers": [],
+                    "is_impossible": True,
+                    "unans_reason": "A*",
+                },
+                {
+                    "id": "u2",
+                    "question": "Whom did Chopin's sister meet in Paris in 1836?",
+                    "answers": [],
+                    "is_impossible": True,
+                    "unans_reason": "E",
+                },
+            ],
+        }
+    ],
+}
+
+
+def test_real_unanswerables_merge_by_title_and_context_and_hold_nothing_more_out():
+    merged = merged_articles([ARTICLE], [UNANSWERABLE])
+    assert [len(p["qas"]) for p in merged[0]["paragraphs"]] == [5, 1]
+    assert [len(p["qas"]) for p in ARTICLE["paragraphs"]] == [3, 1]  # the pool's own lists untouched
+    assert not is_held_out(merged[0])  # the merged questions carry unans_reason: not the pool's own
+    stray = {"title": "Frederic_Chopin_test", "paragraphs": [{"context": "Another text.", "qas": [{"id": "u3"}]}]}
+    with pytest.raises(ValueError, match="1 questions have no paragraph"):
+        merged_articles([ARTICLE], [stray])
+
+
+def test_a_real_unanswerable_is_paired_with_the_sentence_it_was_written_from():
+    (paragraph,) = paragraphs_of([UNANSWERABLE], validation=False)
+    pairs = unanswerable_pairs([paragraph], None, random.Random(0))
+    by_question = {p.question: p for p in pairs}
+    leave = by_question["In what year did Chopin leave Paris, where he taught violin?"]
+    meet = by_question["Whom did Chopin's sister meet in Paris in 1836?"]
+    assert leave.sentence == "He moved to Paris in 1831, where he taught piano."
+    assert meet.sentence == "In Paris he met George Sand in 1836."
+    assert {leave.label, meet.label} == {0} and {leave.kind, meet.kind} == {"real-unanswerable"}
+    assert (leave.reason, meet.reason) == ("A", "E")  # the human-label star dropped
+    assert meet.context == leave.sentence  # the sentence before, as the composer gives it
+    assert all(p.question_number < 0 for p in pairs)  # never grouped with an answerable question's pairs
+    assert len(unanswerable_pairs([paragraph], 1, random.Random(0), skip_questions=1)) == 1

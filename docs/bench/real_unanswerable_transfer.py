@@ -112,7 +112,7 @@ def main() -> int:
     from answer_training.pairs import build_pairs
     from answer_training.pool import load_pool, paragraphs_of, real_unanswerable_articles
 
-    from rag.answer_model import load_network
+    from rag.answer_network import load_network
 
     torch.set_num_threads(2)
     torch.manual_seed(1)

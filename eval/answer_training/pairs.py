@@ -176,3 +176,42 @@ def build_pairs(
         for pair in pairs[first_pair:]:
             pair.question_number = number
     return pairs
+
+
+def unanswerable_pairs(
+    paragraphs: list[Paragraph], n_questions: int | None, rng: random.Random, skip_questions: int = 0
+) -> list[Pair]:
+    """Negatives from SQuAD 2.0's real unanswerable questions, in a seeded order of their own.
+
+    Each question is paired with the sentence of its paragraph that shares most of its words: the one a
+    crowdworker most likely rewrote it from (the question copies its words and changes a detail), and the one the
+    composer's shortlist would put first. That is the case the rule-made negatives only imitate."""
+    items = [(p, qa) for p in paragraphs for qa in p.qas if qa.get("is_impossible")]
+    rng.shuffle(items)
+    items = items[skip_questions:]
+    if n_questions is not None:
+        items = items[:n_questions]
+    pairs = []
+    for number, (p, qa) in enumerate(items, start=skip_questions + 1):
+        if not p.sentences:
+            continue
+        q = qa["question"].strip()
+        q_terms = set(terms(q))
+        texts = [p.text[a:b] for a, b in p.sentences]
+        best = max(range(len(texts)), key=lambda j: _overlap(q_terms, texts[j]))
+        before = p.text[p.sentences[best - 1][0] : p.sentences[best - 1][1]] if best > 0 else ""
+        reason = str(qa.get("unans_reason", "")).rstrip("*")
+        # negative numbers: question numbers of their own, never grouped with an answerable question's pairs
+        pairs.append(
+            Pair(
+                q,
+                p.title,
+                texts[best],
+                0,
+                kind="real-unanswerable",
+                context=before,
+                question_number=-number,
+                reason=reason,
+            )
+        )
+    return pairs

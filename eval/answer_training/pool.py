@@ -12,6 +12,8 @@ from rag.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = ROOT.parent / "shared" / "data" / "squad-train-pool.json.gz"
+# SQuAD 2.0 train's real unanswerables (SQuAD2-CR's list), on the pool's own paragraphs: merge by (title, context)
+UNANSWERABLE = ROOT.parent / "shared" / "data" / "squad2-train-unanswerable.json.gz"
 VALIDATION_EVERY = 25
 
 
@@ -25,6 +27,7 @@ class Pair:
     kind: str = "positive"
     context: str = ""  # the sentence before (read by a model trained with --context-words)
     question_number: int = 0  # its question's place in the seeded order (1-based, skipped questions counted)
+    reason: str = ""  # a real unanswerable's SQuAD2-CR cause (E, #, N, A, X, I), without the human-label star
 
 
 @dataclass
@@ -56,6 +59,35 @@ def load_pool(path: Path = POOL) -> list[dict]:
         return json.load(fh)["data"]
 
 
+def load_unanswerable(path: Path = UNANSWERABLE) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)["data"]
+
+
+def merged_articles(pool: list[dict], unanswerable: list[dict]) -> list[dict]:
+    """The pool's articles with the real unanswerables added to their paragraphs, matched by (title, context).
+
+    A copy: the pool's own lists are left as they were, so the answerable pairs of earlier stages rebuild the
+    same. An unanswerable question whose paragraph is not in the pool is an error (the files come as a set)."""
+    extra: dict[tuple[str, str], list[dict]] = {}
+    for article in unanswerable:
+        for p in article["paragraphs"]:
+            extra.setdefault((article["title"], p["context"]), []).extend(p["qas"])
+    placed = 0
+    out = []
+    for article in pool:
+        paragraphs = []
+        for p in article["paragraphs"]:
+            more = extra.get((article["title"], p["context"]), [])
+            placed += len(more)
+            paragraphs.append({**p, "qas": p["qas"] + more})
+        out.append({**article, "paragraphs": paragraphs})
+    wanted = sum(len(v) for v in extra.values())
+    if placed != wanted:
+        raise ValueError(f"unanswerable: {wanted - placed} questions have no paragraph in the pool")
+    return out
+
+
 def paragraphs_of(articles: list[dict], validation: bool) -> list[Paragraph]:
     """Training paragraphs (validation=False) or the validation split's; held-out articles are never in training."""
     out = []
@@ -70,7 +102,26 @@ def paragraphs_of(articles: list[dict], validation: bool) -> list[Paragraph]:
 
 
 def has_real_unanswerables(article: dict) -> bool:
-    return any(qa.get("is_impossible") for p in article["paragraphs"] for qa in p["qas"])
+    """Whether the pool itself holds unanswerables in this article (the two SQuAD 2.0 train articles); the
+    merged file's questions carry `unans_reason` and do not count, so merging holds nothing more out."""
+    return any(qa.get("is_impossible") and "unans_reason" not in qa for p in article["paragraphs"] for qa in p["qas"])
+
+
+def unanswerable_paragraphs(validation: bool, pool_path: Path = POOL, path: Path = UNANSWERABLE) -> list[Paragraph]:
+    """The paragraphs of the real unanswerables (their `qas` those questions only), of the training articles
+    (validation=False: never a held-out one) or of the validation split."""
+    pool = load_pool(pool_path)
+    held = {a["title"] for a in pool if is_held_out(a)}
+    index = {a["title"]: i for i, a in enumerate(pool)}
+    out = []
+    for article in load_unanswerable(path):
+        title = article["title"]
+        if validation != is_validation(title) or (not validation and title in held):
+            continue
+        for p in article["paragraphs"]:
+            spans = [(s.start, s.end) for s in split_sentences(p["context"])]
+            out.append(Paragraph(title.replace("_", " "), index.get(title, -1), p["context"], spans, p["qas"]))
+    return out
 
 
 def is_held_out(article: dict) -> bool:
@@ -83,9 +134,13 @@ def is_held_out(article: dict) -> bool:
     return is_validation(article["title"]) or has_real_unanswerables(article)
 
 
-def validation_articles(path: Path = POOL) -> list[dict]:
-    """The held-out articles (SQuAD format), for calibration and validation only."""
-    return [a for a in load_pool(path) if is_validation(a["title"])]
+def validation_articles(path: Path = POOL, with_unanswerable: bool = False) -> list[dict]:
+    """The held-out articles (SQuAD format), for calibration and validation only; `with_unanswerable` adds
+    their real unanswerables (`merged_articles`)."""
+    pool = load_pool(path)
+    if with_unanswerable:
+        pool = merged_articles(pool, load_unanswerable())
+    return [a for a in pool if is_validation(a["title"])]
 
 
 def real_unanswerable_articles(path: Path = POOL) -> list[dict]:
