@@ -21,19 +21,20 @@ from typing import Any
 
 import gradio as gr
 
-from rag import Assistant, EmptyQuestionError, InvalidQuestionError, QuestionTooLongError
+from rag import Assistant, EmptyQuestionError, InvalidQuestionError
 from rag.settings import MAX_TOP_K
 
 from .assets import CSS, SCROLL_TO_QUESTION_JS
 from .examples import EXAMPLE_COUNT, pick_examples  # noqa: F401 (EXAMPLE_COUNT: part of this module's API)
 from .feedback import FeedbackLog, make_record, normalise_vote
-from .render import esc, render_answer, render_notice, render_user
+from .messages import EMPTY_MESSAGE, notice_for
+from .render import esc, is_notice, render_answer, render_notice, render_user
 from .security import AuthConfigError, exposure_warning, public_message, security_options
 from .serving import queue_options, thread_options  # queue and threads: tuned by the load test
 
 log = logging.getLogger("rag.ui")
 
-EMPTY_MESSAGE = "Please type a question first."
+CHAT_PLACEHOLDER = "Ask a question below, or try one of the examples."
 TOP_K_LABEL = "Passages shown (top k)"  # the answer weighs max(top_k, Settings.answer_pool) passages; top_k are shown
 ERROR_MESSAGE = "Sorry — something went wrong while answering. Please try again or rephrase the question."
 
@@ -77,22 +78,19 @@ def build_app(
     page_title, header = describe_corpus(assistant)
     default_top_k = assistant.settings.top_k
 
-    def answer_question(question: Any, history: Sequence[str], top_k: Any, show_passages: bool):
-        """(assistant message HTML, record for votes or None, question to remember or None)."""
+    def answer_question(
+        question: Any, history: Sequence[str], top_k: Any, show_passages: bool, replaced: str | None = None
+    ):
+        """(assistant message HTML, record for votes or None, question to remember or None); `replaced` is the
+        notice this reply takes the place of, if any."""
         if not isinstance(question, str) or not question.strip():
-            return render_notice(EMPTY_MESSAGE, _example_hint(examples)), None, None
+            return render_notice(EMPTY_MESSAGE, _example_hint(examples, replaced)), None, None
         try:
             answer = assistant.ask(question, history=list(history), top_k=_top_k(top_k, default_top_k))
-        except EmptyQuestionError:
-            return render_notice(EMPTY_MESSAGE, _example_hint(examples)), None, None
-        except QuestionTooLongError as exc:
-            return (
-                render_notice("That question is too long for me.", f"{exc}. Please ask one short question at a time."),
-                None,
-                None,
-            )
         except InvalidQuestionError as exc:
-            return render_notice("I can't take that question as written.", public_message(exc)), None, None
+            limit = assistant.settings.max_question_chars
+            hint = _example_hint(examples, replaced) if isinstance(exc, EmptyQuestionError) else None
+            return render_notice(*notice_for(exc, question, limit, hint)), None, None
         except Exception:
             log.exception("answering %r failed", question[:200])
             return render_notice(ERROR_MESSAGE), None, None
@@ -111,9 +109,12 @@ def build_app(
 
     def respond(message, chat, history, records, top_k, show_passages):
         chat, history, records = list(chat or []), list(history or []), dict(records or {})
+        replaced = None
+        if _ends_with_lone_notice(chat):  # one "type a question" notice at a time, never a stack of them
+            replaced = str(chat.pop()["content"])
         if isinstance(message, str) and message.strip():
             chat.append({"role": "user", "content": render_user(message)})
-        html, record, asked = answer_question(message, history, top_k, show_passages)
+        html, record, asked = answer_question(message, history, top_k, show_passages, replaced)
         chat.append({"role": "assistant", "content": html})
         if record is not None:
             records[len(chat) - 1] = record
@@ -186,7 +187,7 @@ def build_app(
             allow_tags=False,
             sanitize_html=True,
             buttons=[],
-            placeholder="Ask a question below. Answers quote the documents and show where each sentence comes from.",
+            placeholder=CHAT_PLACEHOLDER,
         )
         with gr.Row(equal_height=True):
             question_box = gr.Textbox(
@@ -260,8 +261,19 @@ def _top_k(value: Any, default: int) -> int:
         return default
 
 
-def _example_hint(examples: Sequence[str]) -> str | None:
-    return f"For example: “{examples[0]}”" if examples else None
+def _ends_with_lone_notice(chat: Sequence[dict]) -> bool:
+    """Whether the last message is a notice that answers no shown question (an empty submission's)."""
+    if not chat or chat[-1].get("role") != "assistant" or not is_notice(str(chat[-1].get("content", ""))):
+        return False
+    return len(chat) == 1 or chat[-2].get("role") != "user"
+
+
+def _example_hint(examples: Sequence[str], after: str | None = None) -> str | None:
+    """An example question to try; after a notice that offered one, the next, so a repeat says something new."""
+    if not examples:
+        return None
+    offered = [i for i, q in enumerate(examples) if after and esc(q) in after]
+    return f"For example: “{examples[(offered[0] + 1) % len(examples) if offered else 0]}”"
 
 
 # ---- running it -------------------------------------------------------------------------------

@@ -32,12 +32,20 @@ def render_user(question: str) -> str:
     return f'<div class="rag-user">{shown}</div>'
 
 
+NOTICE_START = '<div class="rag-notice">'
+
+
 def render_notice(message: str, detail: str | None = None) -> str:
-    """A friendly message for input the assistant can't take (shown instead of an answer)."""
+    """A friendly message for input the assistant can't take (shown instead of an answer, without 👍/👎)."""
     body = f'<div class="rag-notice-h">{esc(message)}</div>'
     if detail:
         body += f'<div class="rag-muted">{esc(detail)}</div>'
-    return f'<div class="rag-notice">{body}</div>'
+    return f"{NOTICE_START}{body}</div>"
+
+
+def is_notice(message_html: str) -> bool:
+    """Whether a chat message is a notice (render_notice) rather than an answer or an abstention."""
+    return message_html.startswith(NOTICE_START)
 
 
 def _short_in(c: Citation, short: ShortAnswer | None) -> tuple[int, int] | None:
