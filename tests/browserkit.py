@@ -31,3 +31,37 @@ def chromium_problem() -> str | None:
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         return f"no Chromium at {CHROMIUM}"
     return None
+
+
+# ---- driving the chat page (tests/test_ui_browser*.py) ---------------------------------------------------
+BOT = "#rag-chat [data-testid=bot]"
+USER = "#rag-chat [data-testid=user]"
+
+
+def open_page(browser, url: str, width: int = 1280, height: int = 900):
+    """(context, page) at this viewport, loaded, with the page's JavaScript errors collected in page.js_errors."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.js_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    page.goto(url)
+    page.wait_for_selector("#rag-question textarea")
+    return context, page
+
+
+def wait_for_reply(page, before: int):
+    """The newest reply, once there are `before + 1` of them."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(BOT)).to_have_count(before + 1)
+    return page.locator(BOT).last
+
+
+def ask(page, text: str):
+    """Type `text` into the question box, press Enter and return the reply it gets."""
+    before = page.locator(BOT).count()
+    box = page.locator("#rag-question textarea")
+    box.fill(text)
+    box.press("Enter")
+    return wait_for_reply(page, before)

@@ -11,7 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, chromium_problem, under_ci
+from browserkit import (
+    BOT,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INSTALL_HINT,
+    USER,
+    ask,
+    chromium_problem,
+    open_page,
+    under_ci,
+    wait_for_reply,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
@@ -19,8 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests write their screenshot to a temp folder; RAG_UPDATE_SCREENSHOT=1 refreshes the README's docs/screenshot.png.
 README_SCREENSHOT = ROOT / "docs" / "screenshot.png"
 MEETING = "Where was the fifth export strategy meeting held?"
-BOT = "#rag-chat [data-testid=bot]"
-USER = "#rag-chat [data-testid=user]"
 
 
 PROBLEM = chromium_problem()
@@ -40,38 +49,12 @@ def browser():
         browser.close()
 
 
-def _open(browser, url: str, width: int = 1280, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.js_errors = []
-    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-    page.goto(url)
-    page.wait_for_selector("#rag-question textarea")
-    return context, page
-
-
 @pytest.fixture
 def page(browser, chat_server):
-    context, page = _open(browser, chat_server.url)
+    context, page = open_page(browser, chat_server.url)
     yield page
     assert page.js_errors == []
     context.close()
-
-
-def _wait_for_reply(page, before: int):
-    from playwright.sync_api import expect
-
-    expect(page.locator(BOT)).to_have_count(before + 1)
-    return page.locator(BOT).last
-
-
-def ask(page, text: str):
-    before = page.locator(BOT).count()
-    box = page.locator("#rag-question textarea")
-    box.fill(text)
-    box.press("Enter")
-    return _wait_for_reply(page, before)
 
 
 def _squash(text: str) -> str:
@@ -123,7 +106,7 @@ def test_clicking_an_example_question_answers_it(page, chat_server):
     example = chat_server.examples[0]
     before = page.locator(BOT).count()
     page.get_by_role("button", name=example, exact=True).click()
-    reply = _wait_for_reply(page, before)
+    reply = wait_for_reply(page, before)
     expect(page.locator(USER).last).to_have_text(example)
     expect(reply.locator(".rag-answer")).to_be_visible()
     expect(reply.locator("mark.rag-quote").first).to_be_visible()
@@ -138,7 +121,7 @@ def test_the_example_questions_in_one_conversation_each_get_their_own_answer(pag
     for question in examples:
         before = page.locator(BOT).count()
         page.get_by_role("button", name=question, exact=True).click()
-        reply = _wait_for_reply(page, before)
+        reply = wait_for_reply(page, before)
         expect(page.locator(USER).last).to_have_text(question)
         alone = chat_server.assistant.ask(question)  # no history
         assert alone.answered, question
@@ -349,7 +332,7 @@ def test_works_at_phone_width(browser, chat_server, tmp_path):
     """At 390x844, after asking, the question and the start of its (long) answer are in view, nothing covers it."""
     from playwright.sync_api import expect
 
-    context, page = _open(browser, chat_server.url, width=390, height=844)
+    context, page = open_page(browser, chat_server.url, width=390, height=844)
     try:
         ask(page, MEETING)  # an earlier turn, so the chat has something to scroll past
         question = "Which hospital will work with MIT on medical big data?"
@@ -387,13 +370,13 @@ def test_works_at_phone_width(browser, chat_server, tmp_path):
 
 def test_a_clicked_example_at_phone_width_is_scrolled_into_view(browser, chat_server):
     """An example button sits below the chat: after clicking it, the page too shows the question and answer."""
-    context, page = _open(browser, chat_server.url, width=390, height=844)
+    context, page = open_page(browser, chat_server.url, width=390, height=844)
     try:
         ask(page, MEETING)
         example = chat_server.examples[1]
         before = page.locator(BOT).count()
         page.get_by_role("button", name=example, exact=True).click()
-        _wait_for_reply(page, before)
+        wait_for_reply(page, before)
         deadline = time.monotonic() + 5
         view = page.evaluate(CHAT_VIEW_JS)
         while _question_and_answer_start_in_view(view) and time.monotonic() < deadline:
@@ -409,7 +392,7 @@ def test_screenshot_for_the_readme(browser, chat_server, tmp_path):
     from playwright.sync_api import expect
 
     SCREENSHOT = README_SCREENSHOT if os.environ.get("RAG_UPDATE_SCREENSHOT") == "1" else tmp_path / "screenshot.png"
-    context, page = _open(browser, chat_server.url, width=1280, height=1500)
+    context, page = open_page(browser, chat_server.url, width=1280, height=1500)
     try:
         reply = ask(page, "What did Yoon visit during his U.S. trip?")  # a cited answer above ...
         expect(reply.locator("mark.rag-quote").first).to_be_visible()

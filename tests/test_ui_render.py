@@ -108,3 +108,34 @@ def test_an_abstention_with_a_reason_shows_the_reason():
     assert _answer_text(html) == reason.replace("'", "&#x27;")
     assert GENERIC_ABSTAIN not in html and "confidence" not in html
     assert "rag-related" not in html
+
+
+# ---- the context around a quote whose passage is not among those retrieved: whole sentences only --------
+LONG = " ".join(f"Sentence number {i} says something about the harbour and its {i} boats." for i in range(1, 40))
+
+
+def test_a_sentence_window_starts_and_ends_at_sentence_boundaries():
+    from ui.context import CONTEXT_CHARS, sentence_window
+
+    quote = "Sentence number 20 says something about the harbour and its 20 boats."
+    start = LONG.index(quote)
+    s, e = sentence_window(LONG, start, start + len(quote))
+    shown = LONG[s:e]
+    assert quote in shown and shown.startswith("Sentence number ") and shown.endswith("boats.")
+    assert s < start and e > start + len(quote)  # neighbours on both sides fit the budget ...
+    assert start - s <= CONTEXT_CHARS and e - (start + len(quote)) <= CONTEXT_CHARS  # ... and no more
+    assert sentence_window(LONG, start, start + len(quote), budget=10) == (start, start + len(quote))
+
+
+def test_related_passages_outside_the_retrieved_ones_are_shown_as_whole_sentences():
+    doc = SimpleNamespace(text=LONG, title="Harbour", date=None)
+    quote = "Sentence number 20 says something about the harbour and its 20 boats."
+    start = LONG.index(quote)
+    related = [Citation(1, "h", "Harbour", "h#9", start, start + len(quote), quote, f"h#char={start},{start + 1}")]
+    answer = Answer("How many boats?", NOT_ANSWERED, False, 0.1, [], [], related)  # no passage holds it
+    html = render_answer(answer, {"h": doc})
+    passage = re.search(r'<div class="rag-passage">(.*?)</div>', html).group(1)
+    plain = re.sub(r"<[^>]+>", "", passage)
+    assert plain.startswith("Sentence number ") and plain.endswith("boats."), plain
+    assert plain in LONG and len(plain) > len(quote)
+    assert f'<mark class="rag-related-quote" data-cite="1">{quote}</mark>' in passage  # the quote stands out

@@ -48,6 +48,14 @@ CSS = """
 #rag-chat .rag-retrieved th, #rag-chat .rag-retrieved td { border-bottom: 1px solid var(--border-color-primary);
   padding: .2rem .35rem; text-align: left; vertical-align: top; }
 #rag-chat .rag-retrieved td:nth-child(-n+4) { white-space: nowrap; font-variant-numeric: tabular-nums; }
+#rag-chat .rag-retrieved th { white-space: nowrap; overflow-wrap: normal; }  /* "dense", not "dens/e" */
+/* 👍/👎 rate answers and abstentions; a notice ("Please type a question first.") has nothing to rate. */
+#rag-chat .message:has(.rag-notice) + .message-buttons { display: none !important; }
+/* Before the first question the chat is one padded line, not an empty box the height of the screen: on a
+   phone the input, the examples and what the documents are about then fit on the first screen. */
+#rag-chat:has(.placeholder-content) { height: auto !important; min-height: 0 !important; }
+#rag-chat .placeholder-content { padding: .7rem 1rem !important; }
+#rag-chat .placeholder-content p { margin: 0 !important; color: var(--body-text-color-subdued); }
 .rag-examples { gap: .4rem !important; flex-wrap: wrap !important; }
 .rag-examples button { flex: 0 1 auto !important; min-width: 0 !important; white-space: normal !important;
   font-weight: 400 !important; text-align: left !important; }

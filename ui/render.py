@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from rag import Answer, Citation, Passage
 from rag.types import NOT_ANSWERED, ShortAnswer
 
+from .context import sentence_window
+
 MAX_SHOWN_QUESTION = 400  # characters of an overlong question echoed back in the chat
 
 
@@ -86,19 +88,15 @@ def _passage_for(c: Citation, passages: Sequence[Passage]) -> Passage | None:
 
 
 def _span_for(c: Citation, passages: Sequence[Passage], documents: Mapping) -> tuple[str, int, int, str]:
-    """(doc_id, start, end, text) of the context shown around a quote: its passage, else a window of the document."""
+    """(doc_id, start, end, text) of the context shown around a quote: its passage (whole sentences), else the
+    whole sentences of the document around it."""
     p = _passage_for(c, passages)
     if p is not None:
         return p.doc_id, p.start, p.end, p.text
     doc = documents.get(c.doc_id)
     if doc is None:  # should not happen: show the quote alone
         return c.doc_id, c.start, c.end, c.quote
-    start = max(0, c.start - 240)
-    end = min(len(doc.text), c.end + 240)
-    while start > 0 and not doc.text[start - 1].isspace() and c.start - start < 320:
-        start -= 1
-    while end < len(doc.text) and not doc.text[end].isspace() and end - c.end < 320:
-        end += 1
+    start, end = sentence_window(doc.text, c.start, c.end)
     return c.doc_id, start, end, doc.text[start:end]
 
 
