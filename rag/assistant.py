@@ -19,7 +19,7 @@ from .composer import Composer, QuestionPart
 from .corpus import Document, load_corpus
 from .embedding import Embedder
 from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError, ModelError
-from .intake import discard_copies, prepare_additions, publish_copies, stage_copies
+from .intake import Addition, discard_copies, prepare_additions, publish_copies, stage_copies
 from .locking import Lock, index_lock, remove_crash_leftovers
 from .question import analyse_question, search_text_for, split_compound, validate_question
 from .retrieval import Retriever
@@ -259,12 +259,18 @@ class Assistant:
 
         Only what a folder load would read is accepted: a regular file (not a symlink, folder, FIFO or
         device) with a supported extension, valid UTF-8 text, at most `Settings.max_document_bytes`.
-        A name already in the corpus with other content is refused unless `replace=True` (the same bytes
-        are simply re-indexed). Raises DocumentError (naming the file) before anything changes; an index
+        A name already in the corpus with other content is refused unless `replace=True`. A file whose
+        document is already loaded with the same content changes nothing: its id is returned all the same,
+        and `build_info["unchanged"]` lists such ids (`build_info["added"]` the others), so a caller can say
+        so instead of "added". Raises DocumentError (naming the file) before anything changes; an index
         that cannot be saved raises OSError with the corpus and index unchanged.
         """
         corpus_dir = Path(self.corpus_dir) if copy_into_corpus and self.corpus_dir is not None else None
         additions = prepare_additions(paths, self.settings, corpus_dir, self._state.documents, replace)
+        unchanged = [a.doc_id for a in additions if self._already_loaded(a)]
+        if len(unchanged) == len(additions):  # nothing to copy, embed or save
+            self.build_info = {"action": "unchanged", "added": [], "unchanged": unchanged}
+            return unchanged
         lock_here = index_lock(self.index_dir) if self.index_dir is not None else contextlib.nullcontext(Lock(False))
         with self._write_lock, lock_here as lock:
             if lock.held and self.index_dir is not None:
@@ -285,8 +291,14 @@ class Assistant:
                 raise
             publish_copies(additions)
             self._state = self._make_state(documents, store)
-            self.build_info = {"action": "added", **stats}
+            added = [a.doc_id for a in additions if a.doc_id not in unchanged]
+            self.build_info = {"action": "added", **stats, "added": added, "unchanged": unchanged}
         return [a.doc_id for a in additions]
+
+    def _already_loaded(self, addition: Addition) -> bool:
+        """Whether adding this file changes nothing: no copy to write, and the same content already loaded."""
+        loaded = self._state.documents.get(addition.doc_id)
+        return addition.target is None and loaded is not None and loaded.content_hash == addition.document.content_hash
 
 
 def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibration | None]:

@@ -175,8 +175,21 @@ def cmd_add(args) -> int:
     prepare_additions(args.paths, _settings(args), args.corpus or default_dir("corpus"), {}, args.replace)
     assistant = _load(args)
     ids = assistant.add_documents(args.paths, replace=args.replace)
-    print(f"added {len(ids)} document(s): {', '.join(ids)}")
+    print(describe_addition(assistant.build_info.get("added", ids), assistant.build_info.get("unchanged", [])))
     return 0
+
+
+def describe_addition(added: list[str], unchanged: list[str]) -> str:
+    """What `rag add` did, in one line: an identical file is "already in the corpus", never "added"."""
+    parts = []
+    if added:
+        parts.append(f"added {len(added)} document(s): {', '.join(added)}")
+    if unchanged:
+        names = ", ".join(unchanged)
+        parts.append(
+            f"already in the corpus, unchanged: {names}" if added else f"{names}: already in the corpus, unchanged"
+        )
+    return "; ".join(parts) or "nothing to add"
 
 
 def cmd_chat(args) -> int:

@@ -246,3 +246,30 @@ def test_text_named_pdf_leaves_no_orphan_for_the_next_index(place, built, capsys
 
     again = Assistant.load(corpus_dir=corpus, index_dir=index, embedder=built.embedder)
     assert again.build_info["action"] == "loaded" and "notes.pdf" not in again.documents
+
+
+def test_what_rag_add_says_names_added_and_unchanged_files_apart():
+    from rag.cli import describe_addition
+
+    assert describe_addition(["a.md"], []) == "added 1 document(s): a.md"
+    assert describe_addition([], ["a.md"]) == "a.md: already in the corpus, unchanged"
+    both = describe_addition(["b.md"], ["a.md"])
+    assert both == "added 1 document(s): b.md; already in the corpus, unchanged: a.md"
+
+
+def test_re_adding_an_identical_file_says_it_was_already_there(place, built, capsys):
+    """Nothing changes, and neither the API nor `rag add` claims it added anything."""
+    corpus, index, src = place
+    shutil.copy(corpus / "volcano.md", src / "volcano.md")
+    before = snapshot(corpus), snapshot(index)
+    assert built.add_documents([src / "volcano.md"]) == ["volcano.md"]
+    assert built.build_info == {"action": "unchanged", "added": [], "unchanged": ["volcano.md"]}
+    assert (snapshot(corpus), snapshot(index)) == before  # no copy, no index write
+    (src / "orchard.txt").write_text(ORCHARD)
+    assert built.add_documents([src / "volcano.md", src / "orchard.txt"]) == ["volcano.md", "orchard.txt"]
+    assert (built.build_info["added"], built.build_info["unchanged"]) == (["orchard.txt"], ["volcano.md"])
+    capsys.readouterr()
+    code, _ = add(place, src / "volcano.md")
+    out = capsys.readouterr().out
+    assert code == 0 and out.strip() == "volcano.md: already in the corpus, unchanged", out
+    assert "added" not in out
