@@ -211,7 +211,10 @@ def run(args) -> int:
                 print(f"  FAIL {f}", file=sys.stderr)
             status = 1
         else:
-            print(f"\ncheck: every gated metric is within tolerance of {baseline}")
+            print(
+                f"\ncheck: every gated metric is within tolerance of {baseline} "
+                "(a ✗ in the tables marks a target not yet met, not a regression)"
+            )
     if args.write_baseline:
         C.write_baseline(report, baseline)
         print(f"wrote {baseline}")

@@ -44,6 +44,15 @@ def fmt(value, key: str = "") -> str:
     return str(value)
 
 
+# ✓/✗ compare with a goal; `rag eval --check` guards something else (no regression from the baseline), so a ✗
+# and a passing check can stand side by side: the table says which is which.
+TARGET_LEGEND = (
+    "✓ / ✗: meets / falls short of the article target, a goal still being worked towards. "
+    "`rag eval --check` guards something else: that no metric falls below eval/baseline.json by more than its "
+    "tolerance, so it can pass while targets show ✗."
+)
+
+
 def _meets(value, target: str | None) -> str:
     if target is None or value is None:
         return ""
@@ -78,7 +87,8 @@ def sets_table(report: dict) -> str:
         for s in sets
         for c in [report["sets"][s]["counts"]]
     )
-    return _table(header, rows) + f"\n\n{counts}"
+    legend = TARGET_LEGEND if "article" in sets else ""
+    return _table(header, rows) + f"\n\n{counts}" + (f"\n\n{legend}" if legend else "")
 
 
 def tag_table(report: dict) -> str:
@@ -124,7 +134,7 @@ def squad_table(section: dict) -> str:
         f"({c['answerable']} answerable, {c['unanswerable']} not); engine latency p50 "
         f"{fmt(eng.get('latency_p50_ms'), '_ms')} ms, p95 {fmt(eng.get('latency_p95_ms'), '_ms')} ms, "
         + ", ".join(f"{label} {fmt(eng.get(k), k)}" for k, label in labels(SQUAD_NOTE_METRICS))
-        + f"; targets: {targets}"
+        + f"; targets: {targets} (✗: short of the target; `--check` guards against falling below the baseline)"
     )
     return _table(header, rows) + "\n\n" + note
 
