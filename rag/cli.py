@@ -226,7 +226,7 @@ def cmd_serve(args) -> int:
     from .assistant import Assistant
 
     settings = _settings(args)
-    print("Loading the documents and the model…", file=sys.stderr, flush=True)
+    print("rag: loading the documents and the model…", file=sys.stderr, flush=True)
 
     # The documents, index and models load on a thread while this one imports Gradio (≈ 4 s of CPU, the
     # largest part of the start-up): ONNX session set-up and file reads release the GIL, so they overlap.

@@ -352,16 +352,27 @@ def serve(
     picked), then serve the chat until interrupted (blocking)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if assistant is None:
-        print("Loading the documents and the model…", file=sys.stderr, flush=True)
+        print("rag: loading the documents and the model…", file=sys.stderr, flush=True)
         limit_torch_threads()
         assistant = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, settings=settings)
     limit_torch_threads()
     path = Path(feedback_path) if feedback_path is not None else default_feedback_path()
     demo = build_app(assistant, path, examples)
-    print(f"{len(assistant.documents)} document(s) ready; votes go to {path}", file=sys.stderr, flush=True)
+    print(f"rag: {len(assistant.documents)} document(s) ready; votes go to {path}", file=sys.stderr, flush=True)
     try:
-        launch(demo, host, port, private_paths=(assistant.corpus_dir, assistant.index_dir, path))
+        # quiet: Gradio's own lines include "To create a public link, set `share=True`", which does not apply
+        # to a server that binds 127.0.0.1 by design; the address is printed here instead.
+        _, url, _ = launch(
+            demo,
+            host,
+            port,
+            prevent_thread_lock=True,
+            quiet=True,
+            private_paths=(assistant.corpus_dir, assistant.index_dir, path),
+        )
     except AuthConfigError as exc:
         raise SystemExit(f"rag: error: {exc}") from None
     except OSError as exc:
         raise SystemExit(f"could not start the web server on {host}:{port}: {exc} (try --port {port + 1})") from None
+    print(f"rag: the web chat is on {url} (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    demo.block_thread()
