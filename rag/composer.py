@@ -26,7 +26,7 @@ from .answer_model import AnswerScorer, PairScore
 from .calibration import Calibration
 from .chunking import Sentence
 from .corpus import Document
-from .question import Question, main_script, script_language, trim_to_answer_type
+from .question import Question, main_script, script_language
 from .sentence_scoring import (
     Candidate,
     SentenceTable,
@@ -40,6 +40,7 @@ from .sentence_scoring import (
     unseen_name,
 )
 from .settings import Settings
+from .short_answer import short_answer_span
 from .stores.base import PassageStore
 from .types import NOT_ANSWERED, Answer, Citation, Passage, ShortAnswer
 
@@ -206,12 +207,9 @@ class Composer:
         short = None
         if single and best_score.span and best.sentence.kind == "body" and q.kind != "yes-no":
             s = best.sentence
-            a, b = best_score.span
-            trimmed = trim_to_answer_type(s.text[a:b], q.text, q.expected_type)
-            if trimmed:
-                a, b = a + trimmed[0], a + trimmed[1]
-            if (b - a) < len(s.text) * 0.9:
-                start, end = s.start + a, s.start + b
+            span = short_answer_span(s.text, best_score.span, q)
+            if span is not None and (span[1] - span[0]) < len(s.text) * 0.9:
+                start, end = s.start + span[0], s.start + span[1]
                 short = ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
         signals = {**signals, **features, "confidence": confidence, "sentences_read": float(read)}
         return _PartResult(picked, ranked, confidence, signals, short)
