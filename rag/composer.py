@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .abstention import missing_reason
 from .answer_model import AnswerScorer, PairScore
 from .calibration import Calibration
 from .chunking import Sentence
@@ -353,8 +354,18 @@ class Composer:
                     related.append(self._citation(len(related) + 1, c))
                 if len(related) == 3:
                     break
+            reason = missing_reason(question, related[0].quote if related else None)
             return Answer(
-                question.text, NOT_ANSWERED, False, confidence, [], passages, related, question.kind, signals=signals
+                question.text,
+                NOT_ANSWERED,
+                False,
+                confidence,
+                [],
+                passages,
+                related,
+                question.kind,
+                signals=signals,
+                abstain_reason=reason,
             )
         citations = [self._citation(i + 1, c) for i, c in enumerate(picked)]
         text = " ".join(f"{c.quote} [{c.number}]" for c in citations)
