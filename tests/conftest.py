@@ -97,7 +97,8 @@ SLOW_FIXTURES = {
     "fixture_report",
     "tiny_set",
 }
-SLOW_MODULES = {"test_bench", "test_milvus_store", "test_onnx", "test_readme", "test_ui_api", "test_ui_browser"}
+# test_readme marks its one slow test itself: its parsing and PATH checks belong to the few-second loop
+SLOW_MODULES = {"test_bench", "test_milvus_store", "test_onnx", "test_ui_api", "test_ui_browser"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,18 +10,25 @@ What runs and what is checked
   A block that uses `gradio_client` talks to a server: the test starts `rag serve` on a free port of
   127.0.0.1 in the copy and replaces the README's `127.0.0.1:7860` with that port.
 - ```console blocks: every `$ cmd` line is run, in order. The non-blank lines under it, up to the next
-  `$` line, are its shown output: the first of them (whitespace runs collapsed, a trailing
-  "(exit code N)" removed) must appear in the real stdout + stderr, and the exit code must be the N
-  shown there, or 0 when none is shown.
+  `$` line, are its shown output, and must be the real stdout + stderr line for line (whitespace runs
+  collapsed, a trailing "(exit code N)" removed; a `confidence X.XX` may differ by 0.01, the rounding of
+  another machine's last bits); the exit code must be the N shown, or 0 when none is shown. Every console
+  block is one that scripts/readme_examples.py writes from what the commands print, so a drifted block is
+  fixed by running that script, never by hand.
 - ```bash blocks: every command line (comments dropped) is run like a console command without output.
-- A leading `rag ` becomes `<this python> -m rag.cli `; a leading `python `/`python3 ` becomes `<this python> `;
-  leading `NAME=value` words go into that command's environment.
+- A leading `rag ` becomes `<this python> -m rag.cli `; a leading `python `/`python3 `/`"$PYTHON" ` becomes
+  `<this python> `; leading `NAME=value` words go into that command's environment. Any other program would
+  be looked up on PATH, where a virtualenv that is not activated is not: such a command fails the test
+  (write it as `python -m TOOL`).
+- The copy's index is built (`rag index`) before any block runs, so every block sees a ready index, as the
+  README's examples show (the first-use output is tests/test_quiet_start.py's subject).
 
 Skip rules (a skipped command is listed in the test's output, never silently ignored)
 - commands that start a server: `rag serve`, `bash scripts/serve.sh`;
 - commands that install things: `pip install`, `python -m pip install`, `apt-get`, `sudo`,
   `bash scripts/test.sh` (which installs, then runs the whole suite);
-- commands that run the test suite: `pytest`, `python -m pytest`.
+- commands that run the test suite: `pytest`, `python -m pytest`;
+- `python scripts/readme_examples.py`, which re-runs the README's examples: this test runs them itself.
 """
 
 from __future__ import annotations
@@ -52,7 +59,9 @@ SKIP_RULES = [  # (regex on the command as written, reason)
     (r"^(sudo\s|apt-get\s|apt\s)", "installs system packages"),
     (r"^(python3?\s+-m\s+)?pip3?\s+install\b", "installs Python packages"),
     (r"^(python3?\s+-m\s+)?pytest\b", "runs the test suite"),
+    (r"^python3?\s+scripts/readme_examples\.py\b", "re-runs the README's examples, which this test runs itself"),
 ]
+PYTHONS = ("python", "python3", "$PYTHON")  # the project's interpreter, however the README names it
 EXIT_CODE = re.compile(r"\s*\(exit code (\d+)\)\s*$")
 
 
@@ -138,16 +147,38 @@ def skip_reason(command: str) -> str | None:
 
 
 def argv_for(command: str) -> list[str]:
+    """The command as this interpreter runs it; a program that would come from PATH is refused."""
     _, words = split_assignments(command)
     if words[0] == "rag":
         return [sys.executable, "-m", "rag.cli", *words[1:]]
-    if words[0] in ("python", "python3"):
+    if words[0] in PYTHONS:
         return [sys.executable, *words[1:]]
-    return words
+    raise ValueError(
+        f"`{command}` runs `{words[0]}` from PATH, which a virtualenv that is not activated is not on; "
+        f"write it as `python -m {words[0]} …`"
+    )
 
 
 def normalise(text: str) -> str:
     return " ".join(text.split())
+
+
+CONFIDENCE = re.compile(r"^confidence (\d\.\d\d)$")
+
+
+def output_difference(shown: list[str], output: str) -> str | None:
+    """How the README's shown lines differ from the real output (None: they agree), line for line."""
+    want = [normalise(EXIT_CODE.sub("", line)) for line in shown]
+    got = [normalise(line) for line in output.splitlines() if line.strip()]
+    if len(want) != len(got):
+        return f"{len(want)} lines shown, {len(got)} printed"
+    for number, (a, b) in enumerate(zip(want, got), 1):
+        ca, cb = CONFIDENCE.match(a), CONFIDENCE.match(b)
+        if ca and cb and abs(float(ca.group(1)) - float(cb.group(1))) <= 0.0100001:
+            continue
+        if a != b:
+            return f"line {number}: shown {a!r}, printed {b!r}"
+    return None
 
 
 BLOCKS = [b for b in readme_blocks(README.read_text(encoding="utf-8")) if b.lang in ("python", "console", "bash")]
@@ -184,6 +215,10 @@ def repo_copy(tmp_path_factory):
     )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).resolve().is_relative_to(root.resolve()), where.stdout
+    build = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "index"], cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert build.returncode == 0, build.stderr
     return root, env
 
 
@@ -244,15 +279,14 @@ def run_commands(commands: list[Command], root: Path, env: dict) -> None:
         output = done.stdout + done.stderr
         expected_code = 0
         if c.shown:
-            first = c.shown[0]
-            code = EXIT_CODE.search(first) or next(filter(None, map(EXIT_CODE.search, c.shown)), None)
+            code = next(filter(None, map(EXIT_CODE.search, c.shown)), None)
             if code:
                 expected_code = int(code.group(1))
-            first = normalise(EXIT_CODE.sub("", first))
-            if first and first not in normalise(output):
+            difference = output_difference(c.shown, output)
+            if difference:
                 failures.append(
-                    f"README line {c.line}: `{c.text}` does not print the line the README shows\n"
-                    f"  shown: {first}\n  real output:\n{output}"
+                    f"README line {c.line}: `{c.text}` does not print what the README shows ({difference}); "
+                    f"run `python scripts/readme_examples.py`\n  real output:\n{output}"
                 )
         if done.returncode != expected_code:
             failures.append(
@@ -302,3 +336,68 @@ def test_readme_parsing_finds_the_examples():
         ('rag ask ""', ["rag: error: empty     (exit code 2)"]),
         ("rag x", []),
     ]
+
+
+# ---- fast guards: no model, nothing run -------------------------------------------------------------------
+def _readme_examples():
+    """scripts/readme_examples.py, the script that writes the README's example outputs and figures."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_examples", ROOT / "scripts" / "readme_examples.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_command_runs_with_this_interpreter_not_from_path():
+    """The issue's failure: `ruff` and `mypy` ran from PATH, which a virtualenv that is not activated is not on."""
+    checked = 0
+    for block in BLOCKS:
+        if block.lang == "python":
+            continue
+        for c in console_commands(block) if block.lang == "console" else bash_commands(block):
+            if not skip_reason(c.text):
+                assert argv_for(c.text)[0] == sys.executable, f"README line {c.line}: `{c.text}`"
+                checked += 1
+    assert checked >= 8  # the example session, Milvus, index and lint commands
+    for from_path in ("ruff check .", "mypy", "pytest -q", "pre-commit install"):
+        with pytest.raises(ValueError, match="from PATH"):
+            argv_for(from_path)
+    assert argv_for('"$PYTHON" -m ruff check .') == [sys.executable, "-m", "ruff", "check", "."]
+
+
+def test_every_console_block_is_written_by_the_script():
+    """No hand-copied output: each console block lies between the markers scripts/readme_examples.py rewrites."""
+    text = README.read_text(encoding="utf-8")
+    generated = [(m.start("body"), m.end("body")) for m in _readme_examples().BLOCK.finditer(text)]
+    assert len(generated) >= 2
+    offsets = [0]
+    for line in text.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    for block in BLOCKS:
+        if block.lang == "console":
+            at = offsets[block.line - 1]  # the opening fence
+            assert any(a <= at < b for a, b in generated), f"console block at README line {block.line}"
+
+
+def test_the_readme_figures_are_the_measured_ones():
+    """The cold-start figures are written from docs/bench/readme_figures.json, never typed in."""
+    import json
+
+    script = _readme_examples()
+    figures = json.loads(script.FIGURES.read_text(encoding="utf-8"))
+    found = script.FIGURES_BLOCK.search(README.read_text(encoding="utf-8"))
+    assert found, "README.md has no figures block"
+    assert found["body"] == script.figures_text(figures), "run `python scripts/readme_examples.py`"
+    cold = figures["cold_ask"]
+    assert cold["median_s"] > 0 and cold["median_peak_rss_mib"] > 0 and len(cold["runs_s"]) >= 3
+
+
+def test_shown_output_must_match_line_for_line():
+    printed = "An answer. [1]\n  [1] Title — d.md#char=1,9\n  confidence 0.87\n"
+    shown = ["An answer. [1]", "  [1] Title — d.md#char=1,9", "  confidence 0.86"]
+    assert output_difference(shown, printed) is None  # the last bits of another machine
+    assert "line 3" in output_difference([*shown[:2], "  confidence 0.84"], printed)
+    assert "2 lines shown, 3 printed" in output_difference(shown[:2], printed)
+    assert output_difference(["rag: error: empty      (exit code 2)"], "rag: error: empty\n") is None
