@@ -19,9 +19,10 @@ from .composer import Composer, QuestionPart
 from .corpus import Document, load_corpus
 from .embedding import Embedder
 from .errors import CorpusError, DocumentError, IndexStoreError, InvalidQuestionError, ModelError
+from .follow_up import answer_subject, follow_up_search_text
 from .intake import Addition, discard_copies, prepare_additions, publish_copies, stage_copies
 from .locking import Lock, index_lock, remove_crash_leftovers
-from .question import analyse_question, search_text_for, split_compound, validate_question
+from .question import analyse_question, needs_history, split_compound, validate_question
 from .retrieval import Retriever
 from .settings import Settings
 from .store import IndexStore, build_store, load_store, save_store
@@ -80,6 +81,9 @@ class Assistant:
             self.answer_scorer.use_index(index_dir)  # ONNX export beside the embedder's, made once
         self._state = self._make_state(documents, store)
         self._write_lock = threading.Lock()
+        # recent answers, by (question, history, mode): what a follow-up's pronoun stands for (rag/follow_up.py)
+        self._recent: dict[tuple, Answer] = {}
+        self._recent_lock = threading.Lock()
 
     def _make_state(self, documents: Mapping[str, Document], store: IndexStore | MilvusStore) -> _State:
         if not isinstance(store, IndexStore):  # Milvus (rag/stores/): searched there, not in this process
@@ -218,7 +222,8 @@ class Assistant:
         if retrieval_mode not in (None, "hybrid", "dense", "bm25"):
             raise InvalidQuestionError(f"retrieval_mode must be 'hybrid', 'dense' or 'bm25', got {retrieval_mode!r}")
         state = self._state
-        search_text = search_text_for(text, turns, self.settings.history_turns)
+        subject = self._previous_subject(turns, retrieval_mode) if turns and needs_history(text) else None
+        search_text = follow_up_search_text(text, turns, self.settings.history_turns, subject)
         q = analyse_question(text, search_text)
         timings: dict[str, float] = {}
         t1 = time.perf_counter()
@@ -236,7 +241,25 @@ class Assistant:
         timings.update(
             validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000, total=(t4 - t0) * 1000
         )
-        return replace(answer, timings_ms=timings)
+        answer = replace(answer, timings_ms=timings)
+        self._remember((text, tuple(turns), retrieval_mode), answer)
+        return answer
+
+    def _previous_subject(self, turns: list[str], retrieval_mode: str | None) -> tuple[str, str] | None:
+        """Who or what the previous turn's answer names: from the answers kept from this conversation, else by
+        asking it again (with at most one turn of its own history, so a long conversation costs one ask)."""
+        previous, earlier = turns[-1], turns[:-1]
+        answer = self._recent.get((previous, tuple(earlier), retrieval_mode))
+        if answer is None:
+            answer = self.ask(previous, history=earlier[-1:] or None, retrieval_mode=retrieval_mode)
+        return answer_subject(previous, answer)
+
+    def _remember(self, key: tuple, answer: Answer) -> None:
+        """Keep the last answers (forgotten when the documents change), so a follow-up finds the answer it follows."""
+        with self._recent_lock:
+            self._recent[key] = answer
+            while len(self._recent) > 256:
+                self._recent.pop(next(iter(self._recent)))
 
     def _clean_history(self, history) -> list[str]:
         if history is None:
@@ -291,6 +314,8 @@ class Assistant:
                 raise
             publish_copies(additions)
             self._state = self._make_state(documents, store)
+            with self._recent_lock:
+                self._recent.clear()  # answers of the old documents
             added = [a.doc_id for a in additions if a.doc_id not in unchanged]
             self.build_info = {"action": "added", **stats, "added": added, "unchanged": unchanged}
         return [a.doc_id for a in additions]
