@@ -227,6 +227,9 @@ def cmd_serve(args) -> int:
 
     settings = _settings(args)
     print("rag: loading the documents and the model…", file=sys.stderr, flush=True)
+    # Gradio wraps every event in matplotlib's backend switch: importing matplotlib and, with no backend named,
+    # pyplot to find one cost the first answer 0.4 s. A server draws nothing on screen: "agg" needs no pyplot.
+    os.environ.setdefault("MPLBACKEND", "agg")
 
     # The documents, index and models load on a thread while this one imports Gradio (≈ 4 s of CPU, the
     # largest part of the start-up): ONNX session set-up and file reads release the GIL, so they overlap.
@@ -236,7 +239,10 @@ def cmd_serve(args) -> int:
         except ImportError:  # a source checkout used without `pip install -e .`
             from ui.examples import pick_examples
         assistant = Assistant.load(corpus_dir=args.corpus, index_dir=args.index, settings=settings)
-        return assistant, pick_examples(assistant)  # answering them runs the ONNX models: overlaps too
+        examples = pick_examples(assistant)  # answering them runs the ONNX models: overlaps too
+        import matplotlib  # noqa: F401  (what Gradio's first event would import, while Gradio is imported)
+
+        return assistant, examples
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-load") as pool:
         loading = pool.submit(load_and_pick_examples)

@@ -351,6 +351,7 @@ def serve(
     """Load the documents and model once (unless given a loaded `assistant`, and its `examples` if already
     picked), then serve the chat until interrupted (blocking)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("MPLBACKEND", "agg")  # Gradio's per-event backend switch then imports no pyplot
     if assistant is None:
         print("rag: loading the documents and the model…", file=sys.stderr, flush=True)
         limit_torch_threads()

@@ -6,6 +6,8 @@ Sections (each a function returning a JSON-ready dict), by module:
                  (and, with --backends, int8 and ONNX models)
 - `cold`:        a fresh `rag ask` process vs a process that only loads the model and encodes a sentence;
                  peak RSS of a process serving the article index; what starting `rag` imports
+- `serve_start`: `rag serve` from launch to its first answered `/ask` vs a process that only imports gradio
+                 (`rag bench --serve-start` runs it alone)
 - `build`:       a fresh index build (passages/s) vs `model.encode` alone, and a one-document update
 - `text_scale`:  synthetic corpora (BM25, store/retriever/sentence-table build, load, search, compose,
                  memory), each in a child process so its memory is its own

@@ -17,11 +17,14 @@ from .build import bench_build
 from .cold import bench_cold, bench_imports, bench_serve_memory
 from .faiss_scale import bench_faiss
 from .report import format_table, headline, memory_summary, write_plots
+from .serve_start import bench_serve_start, serve_start_line
 from .synthetic import model_basis
 from .text_scale import run_text_child
 from .warm import bench_backends, bench_warm, load_questions
 
 DEFAULT_OUT = Path("docs/bench/results.json")
+SERVE_START_OUT = Path("docs/bench/serve_start.json")  # `--serve-start` alone writes here, not over the full run
+SERVE_START_QUESTION = "Where was the fifth export strategy meeting held?"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (500, 2_000)
 TEXT_MAX = 100_000  # synthetic text corpora (BM25, store) up to this size; FAISS-only above
@@ -73,6 +76,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="FAISS OpenMP threads while timing single queries (default 1; builds use all cores)",
     )
     parser.add_argument(
+        "--serve-start",
+        action="store_true",
+        help="only the serve-start benchmark: launch of `rag serve` to its first answered /ask, against a "
+        f"process that only imports gradio, and their ratio (target ≤ 1.5); writes {SERVE_START_OUT}",
+    )
+    parser.add_argument(
+        "--serve-runs",
+        type=int,
+        default=None,
+        help="launches (and `import gradio` processes) in the serve-start benchmark (default 3; 1 with --quick)",
+    )
+    parser.add_argument(
         "--backends",
         action="store_true",
         help="also time int8 (torch dynamic quantisation) and sentence-transformers' ONNX backend",
@@ -112,6 +127,7 @@ def _config(args) -> dict:
         "basis_texts": 100 if quick else 1500,
         "threads": getattr(args, "threads", 1),
         "backends": bool(getattr(args, "backends", False)),
+        "serve_runs": pick("serve_runs", 3, 1),
         "plots": not getattr(args, "no_plots", False),
         "json_path": str(getattr(args, "json_path", DEFAULT_OUT)),
     }
@@ -119,6 +135,8 @@ def _config(args) -> dict:
 
 def run(args) -> int:
     config = _config(args)
+    if getattr(args, "serve_start", False):
+        return run_serve_start(config, getattr(args, "json_path", DEFAULT_OUT))
     t0 = time.perf_counter()
     results = run_benchmark(
         config, log=lambda msg: print(f"bench [{time.perf_counter() - t0:6.1f}s]: {msg}", file=sys.stderr, flush=True)
@@ -131,6 +149,37 @@ def run(args) -> int:
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out}" + (f" and {len(results.get('plots', []))} plots" if config["plots"] else ""))
     return 0
+
+
+def run_serve_start(config: dict, json_path: Path) -> int:
+    """`rag bench --serve-start`: the article index built (untimed), then the serve-start benchmark alone."""
+    out = SERVE_START_OUT if Path(json_path) == DEFAULT_OUT else Path(json_path)
+    started = time.perf_counter()
+    meta = machine_info(config) | {"command": f"rag bench --serve-start --serve-runs {config['serve_runs']}"}
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        index_dir = Path(tmp) / "article-index"
+        _build_index(config["corpus"], index_dir)
+        result = bench_serve_start(config["corpus"], index_dir, SERVE_START_QUESTION, config["serve_runs"])
+    print(serve_start_line(result))
+    meta["duration_s"] = round(time.perf_counter() - started, 1)
+    meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    results = {"meta": meta, "serve_start": result}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def _build_index(corpus, index_dir: Path) -> None:
+    """The index and its ONNX exports, by `rag index` in a child process (this one stays free of torch)."""
+    import subprocess
+
+    from .stats import child_env
+
+    command = [sys.executable, "-m", "rag.cli", "--corpus", str(corpus), "--index", str(index_dir), "index"]
+    done = subprocess.run(command, env=child_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the index for the serve-start benchmark failed: {done.stderr[-1000:]}")
 
 
 # ---- the whole run ---------------------------------------------------------------------------
@@ -158,9 +207,14 @@ def run_benchmark(config: dict, log=lambda msg: None) -> dict:
             results["cold"] = bench_cold(config["corpus"], index_dir, questions[0]["question"], config["cold_runs"])
             log("serving process RSS")
             results["serve"] = bench_serve_memory(config["corpus"], index_dir, config["qa"], config["questions"])
+            log(f"serve start × {config['serve_runs']}: launch → first /ask vs import gradio")
+            results["serve_start"] = bench_serve_start(
+                config["corpus"], index_dir, SERVE_START_QUESTION, config["serve_runs"]
+            )
         else:
             results["cold"] = {"skipped": True}
             results["serve"] = {"skipped": True}
+            results["serve_start"] = {"skipped": True}
         results["imports"] = bench_imports()
         log(f"index build over {config['build_docs']} synthetic documents")
         results["build"] = bench_build(

@@ -29,6 +29,9 @@ def headline(results: dict) -> dict:
         "cold_start_s": cold.get("rag_ask_median_s"),
         "cold_floor_s": cold.get("floor_median_s"),
         "cold_ratio": cold.get("ratio"),
+        "serve_start_s": results.get("serve_start", {}).get("first_answer_median_s"),
+        "import_gradio_s": results.get("serve_start", {}).get("import_gradio_median_s"),
+        "serve_start_ratio": results.get("serve_start", {}).get("ratio"),
         "build_passages_per_s": build.get("passages_per_s"),
         "encode_floor_passages_per_s": build.get("floor_passages_per_s"),
         "build_ratio": build.get("ratio"),
@@ -81,6 +84,11 @@ def format_table(results: dict) -> str:
             f"Cold start (median of {c['runs']}): rag ask {_f(c['rag_ask_median_s'])} s, floor "
             f"{_f(c['floor_median_s'])} s, ratio {_f(c['ratio'])} (target ≤ 1.3)"
         )
+    start = results.get("serve_start", {})
+    if start and not start.get("skipped"):
+        from .serve_start import serve_start_line
+
+        lines.append(serve_start_line(start))
     im = results.get("imports", {})
     if im and "cli_parser_s" in im:
         lines.append(
