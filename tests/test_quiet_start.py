@@ -11,6 +11,7 @@ and every line it writes to stderr must be one of ours ("rag: …").
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +24,11 @@ from conftest import find_free_port
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-STRAY = ("LOAD REPORT", "UNEXPECTED", "can be ignored", "Loading weights", "public link", "share=True", "Traceback")
+STRAY = (
+    *("LOAD REPORT", "UNEXPECTED", "can be ignored", "Loading weights"),  # transformers, loading a model
+    *("public link", "share=True", "Keyboard interruption", "Closing server"),  # Gradio, starting and stopping
+    "Traceback",
+)
 TIMEOUT = 600  # a fresh index exports two models on a busy 2-core machine
 
 
@@ -84,6 +89,7 @@ def test_rag_ask_on_a_fresh_index_prints_nothing_stray(tmp_path):
 
 
 def test_rag_serve_on_a_fresh_index_prints_nothing_stray_and_says_where_it_listens(tmp_path):
+    """From launch to Ctrl-C: our own lines only, the address among them."""
     port = find_free_port()
     log = tmp_path / "serve.log"
     with open(log, "w", encoding="utf-8") as sink:
@@ -107,9 +113,14 @@ def test_rag_serve_on_a_fresh_index_prints_nothing_stray_and_says_where_it_liste
                 time.sleep(0.5)
         time.sleep(1)  # anything printed just after start-up
     finally:
-        server.terminate()
-        stdout, _ = server.communicate(timeout=30)
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            stdout, _ = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            stdout, _ = server.communicate()
     stderr = log.read_text(encoding="utf-8")
+    assert server.returncode == 130, stderr  # stopped by Ctrl-C, as `rag` reports an interrupt
     assert stray_lines(stdout, stderr) == [], stdout + stderr
     assert stdout.strip() == ""
     assert f"rag: the web chat is on http://127.0.0.1:{port}/" in stderr, stderr

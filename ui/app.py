@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -376,4 +377,8 @@ def serve(
     except OSError as exc:
         raise SystemExit(f"could not start the web server on {host}:{port}: {exc} (try --port {port + 1})") from None
     print(f"rag: the web chat is on {url} (Ctrl-C stops it)", file=sys.stderr, flush=True)
-    demo.block_thread()
+    try:  # Gradio's own block_thread() would print "Keyboard interruption in main thread..." on Ctrl-C
+        while demo.is_running:
+            time.sleep(0.5)
+    finally:
+        demo.close(verbose=False)
