@@ -7,15 +7,23 @@
 
 Fitted on questions the model was never trained on, in three groups:
 - "pool": the pool's validation articles (answer_training.pool.is_validation), each article one document,
-  asked through the real pipeline: answerable questions and the same number made unanswerable by the
-  training script's perturbations (a swapped name/number/word, a negation, an added condition);
-- "squad2-train": the two held-out pool articles written for SQuAD 2.0 (train split), all their questions,
-  with the crowdworkers' real unanswerables (answer_training.pool.real_unanswerable_articles);
+  asked through the real pipeline: answerable questions and, as many, SQuAD 2.0 train's real unanswerable
+  questions on those articles (`validation_articles(with_unanswerable=True)`); `--perturbed N` adds N
+  questions made unanswerable by the training script's perturbations, as the earlier fits had;
+- "squad2-train": the pool's two held-out SQuAD 2.0 train articles, all their questions
+  (answer_training.pool.real_unanswerable_articles);
 - "dev": the `dev` items of eval/article_qa.jsonl and eval/fixture_qa.jsonl (weighted up: our domain).
 The `test` items and the SQuAD 2.0 dev sample are never read. The answer model reads its whole shortlist
-here (no early answer), so the map is from the best score it saw. The threshold maximises the mean of the
-three groups' decision accuracies (right answers plus right abstentions); the report gives each group's
-5-fold cross-validated decision accuracy and the ECE.
+here (no early answer), so the map is from the best score it saw.
+
+Every signal has a natural sign (`NATURAL_SIGN`: a missing word, number or name counts against an answer, a
+matching answer type for it); a signal fitted with the other sign is left out and the map refitted, and a
+signal whose removal does not lower the cross-validated decision accuracy is left out too (`select_signals`).
+The threshold is precision-first: the lowest at which the answered "pool" questions are right at least
+`--precision` (0.80) of the time, so that as many are answered as that allows (`precision_threshold`);
+`--threshold-rule accuracy` gives the earlier rule (the best mean decision accuracy of the groups).
+The report gives each group's 5-fold cross-validated decision accuracy, precision and coverage, the ECE,
+and the risk-coverage curve of each group.
 """
 
 from __future__ import annotations
@@ -57,27 +65,50 @@ FEATURES = (
 )
 GROUPS = ("pool", "squad2-train", "dev")
 # Signals that can only count against an answer: a question word, number or name the documents lack. In the
-# calibration groups "question words the corpus never uses" marks answerable questions (SQuAD's writers and
-# our paraphrases use their own words), so the plain fit gives it a positive weight, and an off-topic
-# question gets surer the more foreign its words: "Who is the mayor of Boston?" got "Joe Biden" at 0.42 from
-# stage 15. `--signed` fits without that; it also refused paraphrases again, so it is not the default.
+# calibration groups "question words the corpus never uses" marked answerable questions (SQuAD's writers and
+# our paraphrases use their own words), so the plain fit gave it a positive weight, and an off-topic
+# question got surer the more foreign its words: "Who is the mayor of Boston?" got "Joe Biden" at 0.42 from
+# stage 15. No signal may now carry the wrong sign.
 AGAINST = ("missing_rare", "missing_number", "unseen_name")
+NATURAL_SIGN = {
+    "model_logit": 1,
+    "missing_rare": -1,
+    "type_match": 1,
+    "document_match": 1,
+    "cosine": 1,
+    "span_prob": 1,
+    "missing_number": -1,
+    "unseen_name": -1,
+    "coverage": 1,
+    "model_margin": 1,
+}
+PRECISION = 0.80
 # what --rows keeps of each answer, so a refit with other features needs no new questions
 RECORDED = FEATURES + ("coverage", "model_margin", "sentences_read")
 SEED = 7
 DEV_WEIGHT = 5.0
 
 
-def pool_questions(articles: list[dict], per_kind: int, rng: random.Random) -> list[dict]:
-    """Answerable questions, perturbed copies (unanswerable) and the real unanswerables, one doc per article."""
-    answerable, perturbed, real = [], [], []
+def pool_questions(articles: list[dict], per_kind: int, rng: random.Random, perturbed: int = 0) -> list[dict]:
+    """Answerable questions (`per_kind`, else as many as the real unanswerables), the real unanswerables, and
+    `perturbed` questions made unanswerable by the training perturbations; one document per article."""
+    answerable, made_up, real = [], [], []
     for a_index, article in enumerate(articles):
         text = "\n\n".join(p["context"] for p in article["paragraphs"])
         for p in article["paragraphs"]:
-            spans = split_sentences(p["context"])
+            spans = split_sentences(p["context"]) if perturbed else []
             for qa in p["qas"]:
                 if qa.get("is_impossible"):
-                    real.append({"doc": a_index, "question": qa["question"], "answers": [], "answerable": False})
+                    reason = str(qa.get("unans_reason", "")).rstrip("*")
+                    real.append(
+                        {
+                            "doc": a_index,
+                            "question": qa["question"],
+                            "answers": [],
+                            "answerable": False,
+                            "reason": reason,
+                        }
+                    )
                     continue
                 if not qa["answers"]:
                     continue
@@ -90,24 +121,17 @@ def pool_questions(articles: list[dict], per_kind: int, rng: random.Random) -> l
                         "answerable": True,
                     }
                 )
-                start = ans["answer_start"]
-                holder = [s for s in spans if s.start <= start < s.end]
+                holder = [s for s in spans if s.start <= ans["answer_start"] < s.end]
                 if holder:
                     sentence = p["context"][holder[0].start : holder[0].end]
                     made = perturb(qa["question"], sentence, p["context"], text, rng)
                     if made:
-                        perturbed.append(
-                            {
-                                "doc": a_index,
-                                "question": made[1],
-                                "answers": [],
-                                "answerable": False,
-                                "perturbation": made[0],
-                            }
+                        made_up.append(
+                            {"doc": a_index, "question": made[1], "answers": [], "answerable": False, "reason": made[0]}
                         )
     rng.shuffle(answerable)
-    rng.shuffle(perturbed)
-    return answerable[:per_kind] + perturbed[:per_kind] + real
+    rng.shuffle(made_up)
+    return answerable[: per_kind or len(real)] + real + made_up[:perturbed]
 
 
 def squad2_questions(articles: list[dict]) -> list[dict]:
@@ -153,11 +177,6 @@ def collect_pool(articles: list[dict], questions: list[dict], settings, group: s
             best = answer.citations or answer.related[:1]
             right = q["answerable"] and bool(best) and M.contains_answer(best[0].quote, q["answers"])
             features = {k: float(answer.signals.get(k, 0.0)) for k in RECORDED}
-            # The perturbations never add a word the corpus lacks, so in the pool "question words the corpus
-            # never uses" only ever marks answerable questions: an artifact. That signal is learnt from the
-            # real questions alone (the SQuAD 2.0 train articles and the dev items).
-            if group == "pool":
-                features["missing_rare"] = 0.0
             rows.append(
                 {
                     "features": features,
@@ -166,6 +185,7 @@ def collect_pool(articles: list[dict], questions: list[dict], settings, group: s
                     "source": group,
                     "group": group,
                     "weight": 1.0,
+                    "reason": q.get("reason", ""),
                 }
             )
             if n % 200 == 0:
@@ -216,49 +236,162 @@ def to_calibration(model, threshold: float, features: tuple[str, ...] = FEATURES
     return Calibration(tuple((k, round(v, 4)) for k, v in weights), round(threshold, 3))
 
 
-def fitted_calibration(rows: list[dict], features: tuple[str, ...] = FEATURES, signed: bool = False) -> Calibration:
-    """The fitted map (threshold 0.5). `signed`: no AGAINST signal weighs for an answer; one fitted with a
-    positive weight is left out and the rest refitted (a fit constrained to a weight of at most 0 puts it at 0)."""
+def wrong_signed(cal: Calibration) -> set[str]:
+    """The signals whose fitted weight has the other sign than their meaning (NATURAL_SIGN)."""
+    return {name for name, weight in cal.weights if weight * NATURAL_SIGN.get(name, 0) < 0}
+
+
+def fitted_calibration(rows: list[dict], features: tuple[str, ...] = FEATURES, signed: bool = True) -> Calibration:
+    """The fitted map (threshold 0.5). `signed` (the default): no signal keeps a weight of the wrong sign; one
+    fitted so is left out and the rest refitted (a fit constrained to the right sign would put it at 0)."""
     kept = features
     while True:
         cal = to_calibration(fit(rows, kept), 0.5, kept)
-        wrong = {name for name, weight in cal.weights if signed and name in AGAINST and weight > 0}
+        wrong = wrong_signed(cal) if signed else set()
         if not wrong:
             return cal
         kept = tuple(f for f in kept if f not in wrong)
 
 
+def probabilities(rows: list[dict], cal: Calibration) -> np.ndarray:
+    return np.array([cal.probability(r["features"]) for r in rows])
+
+
 def decision_accuracy(rows: list[dict], cal: Calibration, threshold: float) -> float:
     """Right answers plus right abstentions, over all rows."""
-    good = 0
-    for r in rows:
-        p = cal.probability(r["features"])
-        good += (p >= threshold and r["right"]) or (p < threshold and not r["answerable"])
-    return good / len(rows) if rows else 0.0
+    return _decisions(rows, probabilities(rows, cal), threshold)["decision_accuracy"] if rows else 0.0
 
 
-def group_accuracy(rows: list[dict], cal: Calibration, threshold: float) -> dict[str, float]:
+def _decisions(rows: list[dict], p: np.ndarray, threshold: float) -> dict[str, float]:
+    """Decision accuracy, precision of the answers given and coverage (the share answered) at `threshold`."""
+    right = np.array([bool(r["right"]) for r in rows])
+    answerable = np.array([bool(r["answerable"]) for r in rows])
+    answered = p >= threshold
+    good = (answered & right) | (~answered & ~answerable)
+    n_answered = int(answered.sum())
     return {
-        g: decision_accuracy([r for r in rows if r["group"] == g], cal, threshold)
-        for g in GROUPS
-        if any(r["group"] == g for r in rows)
+        "decision_accuracy": float(good.mean()) if len(rows) else 0.0,
+        "precision": float((answered & right).sum() / n_answered) if n_answered else 1.0,
+        "coverage": float(answered.mean()) if len(rows) else 0.0,
     }
 
 
+def group_accuracy(rows: list[dict], cal: Calibration, threshold: float) -> dict[str, float]:
+    return {g: v["decision_accuracy"] for g, v in group_decisions(rows, cal, threshold).items()}
+
+
+def group_decisions(rows: list[dict], cal: Calibration, threshold: float) -> dict[str, dict[str, float]]:
+    out = {}
+    for g in GROUPS:
+        part = [r for r in rows if r["group"] == g]
+        if part:
+            out[g] = _decisions(part, probabilities(part, cal), threshold)
+    return out
+
+
+THRESHOLDS = [t / 100 for t in range(5, 96)]
+
+
 def best_threshold(rows: list[dict], cal: Calibration) -> float:
-    """The threshold that maximises the mean of the groups' decision accuracies."""
+    """The threshold that maximises the mean of the groups' decision accuracies (the earlier rule)."""
     grid = [t / 100 for t in range(20, 91)]
     return max(grid, key=lambda t: (float(np.mean(list(group_accuracy(rows, cal, t).values()))), -abs(t - 0.5)))
 
 
+def precision_threshold(rows: list[dict], cal: Calibration, precision: float = PRECISION, group: str = "pool") -> float:
+    """The lowest threshold at which `group`'s answered questions are right at least `precision` of the time:
+    within the precision asked for, as many questions answered as possible. If none reaches it, the
+    threshold of the best precision."""
+    part = [r for r in rows if r["group"] == group] or rows
+    p = probabilities(part, cal)
+    scored = [(t, _decisions(part, p, t)["precision"]) for t in THRESHOLDS]
+    for t, prec in scored:
+        if prec >= precision:
+            return t
+    return max(scored, key=lambda tp: tp[1])[0]
+
+
+def risk_coverage(rows: list[dict], cal: Calibration) -> dict[str, list[list[float]]]:
+    """Per group, (threshold, coverage, precision) every 0.05: what a stricter or looser threshold costs."""
+    out = {}
+    for g in GROUPS:
+        part = [r for r in rows if r["group"] == g]
+        if part:
+            p = probabilities(part, cal)
+            out[g] = [
+                [t, round(d["coverage"], 4), round(d["precision"], 4)]
+                for t in [k / 20 for k in range(1, 20)]
+                for d in [_decisions(part, p, t)]
+            ]
+    return out
+
+
+def cross_validate(
+    rows: list[dict], features: tuple[str, ...], threshold_of, signed: bool = True
+) -> tuple[dict[str, dict[str, float]], float]:  # type: ignore[no-untyped-def]
+    """5-fold cross-validation of the whole fit (signals' signs and threshold included): each group's mean
+    decision accuracy, precision and coverage on the held-out folds, and the ECE."""
+    order = list(range(len(rows)))
+    random.Random(SEED).shuffle(order)
+    folds = [order[k::5] for k in range(5)]
+    per_group: dict[str, dict[str, list[float]]] = {}
+    conf: list[float] = []
+    right: list[bool] = []
+    for k in range(5):
+        held = set(folds[k])
+        train = [rows[i] for i in order if i not in held]
+        test = [rows[i] for i in folds[k]]
+        cal = fitted_calibration(train, features, signed)
+        thr = threshold_of(train, cal)
+        for g, values in group_decisions(test, cal, thr).items():
+            for name, v in values.items():
+                per_group.setdefault(g, {}).setdefault(name, []).append(v)
+        conf += list(probabilities(test, cal))
+        right += [bool(r["right"]) for r in test]
+    ece = float(M.expected_calibration_error(conf, right) or 0.0)
+    return {g: {n: float(np.mean(v)) for n, v in values.items()} for g, values in per_group.items()}, ece
+
+
+def cv_score(summary: dict[str, dict[str, float]]) -> float:
+    """What signal selection maximises: the mean over groups of the cross-validated decision accuracy."""
+    return float(np.mean([v["decision_accuracy"] for v in summary.values()]))
+
+
+def select_signals(rows: list[dict], features: tuple[str, ...], threshold_of) -> tuple[tuple[str, ...], list[dict]]:  # type: ignore[no-untyped-def]
+    """Backward selection: leave out, one at a time, the hand signal whose removal helps the cross-validated
+    decision accuracy most (or costs nothing), until each one left adds measured accuracy. The model's own
+    logit always stays. Returns the signals kept and the steps taken (for the report)."""
+    kept = features
+    summary, _ = cross_validate(rows, kept, threshold_of)
+    score = cv_score(summary)
+    steps = [{"signals": list(kept[1:]), "cv_mean_decision_accuracy": round(score, 4)}]
+    while True:
+        trials = []
+        for name in kept:
+            if name in ("bias", "model_logit"):
+                continue
+            fewer = tuple(f for f in kept if f != name)
+            trials.append((cv_score(cross_validate(rows, fewer, threshold_of)[0]), name, fewer))
+        if not trials:
+            return kept, steps
+        best_score, name, fewer = max(trials)
+        if best_score < score:
+            return kept, steps
+        kept, score = fewer, best_score
+        steps.append({"left_out": name, "cv_mean_decision_accuracy": round(score, 4)})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--per-kind", type=int, default=1000, help="answerable and perturbed questions each")
+    ap.add_argument(
+        "--per-kind", type=int, default=0, help="answerable pool questions (0: as many as the real unanswerables)"
+    )
+    ap.add_argument("--perturbed", type=int, default=0, help="pool questions made unanswerable by perturbation")
     ap.add_argument("--model", default=str(MODEL_DIR))
     ap.add_argument("--rows", type=Path, help="also write the asked questions' features here (JSON)")
     ap.add_argument("--reuse", type=Path, help="refit from features written by --rows, without asking again")
     ap.add_argument(
-        "--features", default=",".join(FEATURES[1:]), help=f"signals the map uses, from {', '.join(RECORDED[1:])}"
+        "--features", default=",".join(FEATURES[1:]), help=f"signals the map may use, from {', '.join(RECORDED[1:])}"
     )
     ap.add_argument(
         "--choice-weight",
@@ -267,14 +400,20 @@ def main(argv: list[str] | None = None) -> int:
         help="the cheap scorer's share in the choice among the sentences read (eval/fit_choice_weight.py); "
         "recorded in calibration.json, and the questions are asked with it (with --reuse: they must have been)",
     )
+    ap.add_argument("--precision", type=float, default=PRECISION, help="precision of answers the threshold keeps")
     ap.add_argument(
-        "--signed",
-        action="store_true",
-        help="no signal that something the question asks is missing may count for an answer (AGAINST)",
+        "--threshold-rule",
+        choices=("precision", "accuracy"),
+        default="precision",
+        help="precision: the lowest threshold with the pool's answers right --precision of the time; "
+        "accuracy: the best mean decision accuracy of the groups (fits before 2026-12-06)",
     )
+    ap.add_argument("--all-signals", action="store_true", help="keep every right-signed signal (no selection)")
     args = ap.parse_args(argv)
     if not 0.0 <= args.choice_weight <= 100.0:
         ap.error(f"--choice-weight must be between 0 and 100, not {args.choice_weight}")
+    if not 0.0 < args.precision < 1.0:
+        ap.error(f"--precision must be between 0 and 1, not {args.precision}")
     features = ("bias", *[f.strip() for f in args.features.split(",") if f.strip()])
     unknown = [f for f in features if f not in RECORDED]
     if unknown:
@@ -287,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         (folder / CALIBRATION_FILE).unlink(missing_ok=True)  # collect raw model scores, not calibrated ones
         settings = reading_settings(str(folder), args.choice_weight)
         rng = random.Random(SEED)
-        articles = validation_articles()
-        questions = pool_questions(articles, args.per_kind, rng)
+        articles = validation_articles(with_unanswerable=True)
+        questions = pool_questions(articles, args.per_kind, rng, args.perturbed)
         real_articles = real_unanswerable_articles()
         real = squad2_questions(real_articles)
         print(
@@ -299,39 +438,38 @@ def main(argv: list[str] | None = None) -> int:
         rows += collect_dev(settings)
         if args.rows:
             args.rows.write_text(json.dumps(rows), encoding="utf-8")
-    # 5-fold cross-validation of the whole fit (threshold included)
-    order = list(range(len(rows)))
-    random.Random(SEED).shuffle(order)
-    folds = [order[k::5] for k in range(5)]
-    cv: dict[str, list[float]] = {g: [] for g in GROUPS}
-    cv_conf, cv_right = [], []
-    for k in range(5):
-        held = set(folds[k])
-        train = [rows[i] for i in order if i not in held]
-        test = [rows[i] for i in folds[k]]
-        cal0 = fitted_calibration(train, features, args.signed)
-        thr = best_threshold(train, cal0)
-        for g, acc in group_accuracy(test, cal0, thr).items():
-            cv[g].append(acc)
-        cv_conf += [cal0.probability(r["features"]) for r in test]
-        cv_right += [r["right"] for r in test]
-    cal = fitted_calibration(rows, features, args.signed)
-    threshold = best_threshold(rows, cal)
+
+    def threshold_of(fit_rows: list[dict], cal: Calibration) -> float:
+        if args.threshold_rule == "accuracy":
+            return best_threshold(fit_rows, cal)
+        return precision_threshold(fit_rows, cal, args.precision)
+
+    steps: list[dict] = []
+    if not args.all_signals:
+        features, steps = select_signals(rows, features, threshold_of)
+    summary, ece = cross_validate(rows, features, threshold_of)
+    cal = fitted_calibration(rows, features)
+    threshold = threshold_of(rows, cal)
     cal = Calibration(cal.weights, round(threshold, 3), args.choice_weight)
     report = {
         "weights": [list(w) for w in cal.weights],
         "threshold": cal.threshold,
+        "threshold_rule": args.threshold_rule
+        + (f" (pool answers right >= {args.precision})" if args.threshold_rule == "precision" else ""),
         "choice_weight": cal.choice_weight,
+        "natural_signs": {k: NATURAL_SIGN[k] for k, _ in cal.weights if k in NATURAL_SIGN},
+        "signal_selection": steps,
         "fitted_on": {
             **{f"{g}_questions": sum(r["group"] == g for r in rows) for g in GROUPS},
             **{f"{g}_answerable": sum(r["group"] == g and r["answerable"] for r in rows) for g in GROUPS},
             "dev_weight": DEV_WEIGHT,
         },
         "cross_validation": {
-            **{f"{g}_decision_accuracy": round(float(np.mean(v)), 4) for g, v in cv.items() if v},
-            "ece": round(float(M.expected_calibration_error(cv_conf, cv_right) or 0.0), 4),
+            **{f"{g}_{name}": round(v, 4) for g, values in summary.items() for name, v in values.items()},
+            "ece": round(ece, 4),
         },
         "decision_accuracy": {g: round(v, 4) for g, v in group_accuracy(rows, cal, threshold).items()},
+        "refused_by_cause": refused_by_cause(rows, cal, threshold),
         "always_abstain": {
             g: round(
                 sum(not r["answerable"] for r in rows if r["group"] == g) / max(1, sum(r["group"] == g for r in rows)),
@@ -339,14 +477,27 @@ def main(argv: list[str] | None = None) -> int:
             )
             for g in GROUPS
         },
+        "risk_coverage": risk_coverage(rows, cal),
         "command": "python eval/calibrate_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     path = folder / CALIBRATION_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
-    print(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if k != "risk_coverage"}, indent=2))
     return 0
+
+
+def refused_by_cause(rows: list[dict], cal: Calibration, threshold: float) -> dict[str, dict[str, float]]:
+    """The share of the real unanswerables refused, per SQuAD2-CR cause (E entity swap, # number swap, N negation,
+    A antonym, X mutual exclusion, I no information) and per perturbation kind."""
+    out: dict[str, dict[str, float]] = {}
+    causes = sorted({r.get("reason", "") for r in rows if not r["answerable"] and r.get("reason")})
+    for cause in causes:
+        part = [r for r in rows if not r["answerable"] and r.get("reason") == cause]
+        refused = float((probabilities(part, cal) < threshold).mean())
+        out[cause] = {"n": len(part), "refused": round(refused, 4)}
+    return out
 
 
 if __name__ == "__main__":

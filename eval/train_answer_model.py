@@ -164,6 +164,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="pass over the first N real unanswerables of their seeded order (those an earlier stage read)",
     )
+    ap.add_argument(
+        "--until-step",
+        type=int,
+        default=0,
+        help="end the stage at this step (a multiple of 500 resumes from its checkpoint) and save the model, the "
+        "learning-rate schedule still that of the whole stage; recorded in the card (0: run every step)",
+    )
     ap.add_argument("--checkpoint", type=Path, default=ROOT / "eval" / ".train-cache" / "checkpoint.pt")
     args = ap.parse_args(argv)
     if args.epoch < 1:
@@ -275,6 +282,11 @@ def print_overlap_shares(pairs: list[Pair], weights: list[float]) -> None:
     )
 
 
+def checkpoint_args(args: argparse.Namespace) -> dict[str, str]:
+    """The arguments a checkpoint must match to be taken up again (where to stop is not one of them)."""
+    return {k: str(v) for k, v in vars(args).items() if k != "until_step"}
+
+
 def train(network, pairs: list[Pair], weights: list[float], batches: list[list[int]], args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
     """The training loop, resumable: a checkpoint every 500 steps, taken up again by a run with the same arguments."""
     import torch
@@ -292,7 +304,7 @@ def train(network, pairs: list[Pair], weights: list[float], batches: list[list[i
     step = 0
     if args.checkpoint.exists():
         state = torch.load(args.checkpoint, weights_only=False)
-        if state.get("args") == {k: str(v) for k, v in vars(args).items()}:
+        if state.get("args") == checkpoint_args(args):
             network.load_state_dict(state["network"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -304,7 +316,8 @@ def train(network, pairs: list[Pair], weights: list[float], batches: list[list[i
     t_train = time.time()
     done_at_start = step
     running = 0.0
-    while step < total:
+    last = min(total, args.until_step) if args.until_step else total
+    while step < last:
         batch = [pairs[i] for i in batches[step]]
         ids, am, tt, y, st, en, has = tensors(batch, args.context_words)
         a, s, e = network(ids, am, tt)
@@ -329,7 +342,7 @@ def train(network, pairs: list[Pair], weights: list[float], batches: list[list[i
             tmp = args.checkpoint.with_suffix(".tmp")
             torch.save(
                 {
-                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "args": checkpoint_args(args),
                     "network": network.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
@@ -365,9 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         else build_network(trainable_from_layer=args.trainable_from_layer)
     )
     network.train()
-    train(
-        network, pairs, weights, (question_batches if args.listwise else batches_of)(pairs, args.batch_size, rng), args
-    )
+    batches = (question_batches if args.listwise else batches_of)(pairs, args.batch_size, rng)
+    train(network, pairs, weights, batches, args)
     train_seconds = time.time() - started
     metrics = evaluate(network, val_pairs, context_words=args.context_words)
     if val_paraphrases:
@@ -408,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         "listwise": args.listwise,
         "paraphrases": args.paraphrases,
         "threads": args.threads,
+        "until_step": args.until_step or None,
+        "steps": len(batches),
         "command": "python eval/train_answer_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds),
         "validation": metrics,

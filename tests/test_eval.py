@@ -87,6 +87,7 @@ def test_percentile():
 def test_squad_score_rows():
     answerable = [True, True, False, False]
     assert score_row(answerable, [True] * 4, [False] * 4) == {
+        "answer_precision": None,  # nothing answered
         "answerable_accuracy": 0.0,
         "abstain_precision": 0.5,
         "abstain_recall": 1.0,
@@ -97,6 +98,7 @@ def test_squad_score_rows():
     assert row["answerable_accuracy"] == 0.5  # the refused one does not count even if it 'contains'
     assert row["abstain_precision"] == 0.5 and row["abstain_recall"] == 0.5
     assert row["overall_accuracy"] == 0.5
+    assert row["answer_precision"] == 0.5  # two answered: one right, one an answer to an unanswerable question
 
 
 def test_check_compare_policy():
@@ -321,6 +323,7 @@ def test_squad_mode_on_a_tiny_inline_file(tmp_path):
     assert counts == {"articles": 1, "paragraphs": 2, "questions": 4, "answerable": 2, "unanswerable": 2}
     rows = result["rows"]
     assert rows["always_abstain"] == {
+        "answer_precision": None,
         "answerable_accuracy": 0.0,
         "abstain_precision": 0.5,
         "abstain_recall": 1.0,
@@ -340,3 +343,27 @@ def test_squad_mode_on_a_tiny_inline_file(tmp_path):
     assert engine["overall_accuracy"] == expected_overall
     assert engine["answerable_accuracy"] == sum(i["correct"] for i in items if i["answerable"]) / 2
     assert result["metrics"] is engine or result["metrics"] == engine
+
+
+def test_compare_puts_other_answer_models_beside_the_shipped_one():
+    from rag import Settings
+    from rag.evaluation.compare import ablations
+
+    rows = ablations(Settings(answer_threshold=0.7), models=["/models/stage-16"])
+    labels = [label for label, _ in rows]
+    assert labels[0].startswith("default") and labels[1] == "answer model /models/stage-16"
+    other = rows[1][1]
+    assert other.answer_model == "/models/stage-16" and other.answer_threshold is None  # its own calibration
+    assert rows[0][1].answer_model == "answer-minilm"
+
+
+def test_risk_coverage_answers_fewer_and_better_as_the_threshold_rises():
+    from rag.evaluation import metrics as M
+
+    curve = M.risk_coverage([0.9, 0.8, 0.6, 0.4, 0.2], [True, True, False, True, False], [0.1, 0.5, 0.7, 0.95])
+    assert curve == [
+        {"threshold": 0.1, "coverage": 1.0, "precision": 0.6},
+        {"threshold": 0.5, "coverage": 0.6, "precision": 0.6667},
+        {"threshold": 0.7, "coverage": 0.4, "precision": 1.0},
+        {"threshold": 0.95, "coverage": 0.0, "precision": None},
+    ]

@@ -51,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run the ablations (retrieval mode, answer-type cues, chunk sizes) in one table",
     )
     parser.add_argument(
+        "--models",
+        default="",
+        metavar="DIR[,DIR]",
+        help="with --compare: answer-model folders to put beside the shipped one, e.g. a newly trained model",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 when a metric falls below the baseline by more than its tolerance"
     )
     parser.add_argument(
@@ -158,6 +164,7 @@ def build_report(args) -> dict:
             index_dir=getattr(args, "index", None),
             squad_path=squad_path,
             progress=lambda label: print(f"rag eval: ablation {label}", file=sys.stderr),
+            models=[m.strip() for m in args.models.split(",") if m.strip()],
         )
     report.update(
         {

@@ -23,9 +23,12 @@ def describe(settings) -> str:
     return f"{composer}, {mode}, cues {'on' if settings.use_answer_type_cues else 'off'}, chunk {settings.chunk_tokens}"
 
 
-def ablations(base) -> list[tuple[str, object]]:
-    """(label, Settings) rows: the defaults first, then one change at a time."""
+def ablations(base, models: Sequence[str] = ()) -> list[tuple[str, object]]:
+    """(label, Settings) rows: the defaults first, then other answer models (`models`: folders, each with its
+    own calibration), then one change at a time."""
     rows = [(f"default ({describe(base)})", base)]
+    for folder in models:
+        rows.append((f"answer model {folder}", base.replace(answer_model=str(folder), answer_threshold=None)))
     if base.answer_model is not None:
         rows.append(("baseline composer (answer_model=None)", base.replace(answer_model=None)))
     for mode in RETRIEVAL_MODES:
@@ -54,6 +57,7 @@ def run_compare(
     index_dir=None,
     squad_path=None,
     progress=None,
+    models: Sequence[str] = (),
 ) -> dict:
     """Every ablation on every selected set; indexes are shared between rows with the same index settings."""
     from rag import Settings
@@ -84,7 +88,7 @@ def run_compare(
                 temp_indexes[key] = stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-eval-ablation-"))
             return temp_indexes[key]
 
-        for label, settings in ablations(base):
+        for label, settings in ablations(base, models):
             if progress:
                 progress(label)
             row: dict[str, Any] = {

@@ -181,3 +181,21 @@ def confidence_gap(confidences: Sequence[float], answered: Sequence[bool], right
     if not good or not bad:
         return None
     return sum(good) / len(good) - sum(bad) / len(bad)
+
+
+def risk_coverage(
+    confidences: Sequence[float], right: Sequence[bool], thresholds: Sequence[float] | None = None
+) -> list[dict]:
+    """What each answer threshold would give: the share of questions answered (coverage) and the share of those
+    answered right (precision). `right[i]`: the answer, if given, would be right (never for an unanswerable one)."""
+    out = []
+    for t in thresholds if thresholds is not None else [k / 20 for k in range(1, 20)]:
+        answered = [r for c, r in zip(confidences, right) if c >= t]
+        out.append(
+            {
+                "threshold": round(t, 4),
+                "coverage": round(len(answered) / len(confidences), 4) if confidences else 0.0,
+                "precision": round(sum(answered) / len(answered), 4) if answered else None,
+            }
+        )
+    return out

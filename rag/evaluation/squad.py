@@ -32,7 +32,10 @@ def score_row(answerable: Sequence[bool], abstained: Sequence[bool], correct: Se
     right_ans = sum(1 for a, r, c in zip(answerable, abstained, correct) if a and not r and c)
     right_unans = sum(1 for a, r in zip(answerable, abstained) if not a and r)
     ab = M.abstention_scores(answerable, abstained)
+    n_answered = sum(1 for r in abstained if not r)
     return {
+        # of the questions answered, the share answered right (an answer to an unanswerable one is wrong)
+        "answer_precision": right_ans / n_answered if n_answered else None,
         "answerable_accuracy": right_ans / n_ans if n_ans else None,
         "abstain_precision": ab["abstain_precision"],
         "abstain_recall": ab["abstain_recall"],
@@ -135,6 +138,7 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
         r["short_f1"] for r in records if r["answerable"] and r["answered"] and r["short_answer"]
     )
     rows["engine"]["reliability"] = M.reliability_table(confidences, [r["best_correct"] for r in records])
+    risk_coverage = M.risk_coverage(confidences, [r["correct"] for r in records])
     rows["engine"]["latency_p50_ms"] = M.percentile(latencies, 50)
     rows["engine"]["latency_p95_ms"] = M.percentile(latencies, 95)
     ok = sum(r["verbatim_ok"] for r in records)
@@ -160,5 +164,6 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
         "load_seconds": round(load_seconds, 4) if load_seconds is not None else None,
         "metrics": rows["engine"],
         "rows": rows,
+        "risk_coverage": risk_coverage,
         "items": records if keep_items else [],
     }
