@@ -2,7 +2,7 @@
 
 The blocks are read from README.md at collection time, so the test checks whatever the README shows
 today (no expected strings live here). Each block runs in a temporary copy of the repository
-(corpus/, eval/, rag/, ui/, docs/, pyproject.toml, README.md), with that copy as the working directory
+(corpus/, eval/, rag/, ui/, docs/, scripts/, pyproject.toml, README.md), with that copy as the working directory
 and RAG_CORPUS_DIR / RAG_INDEX_DIR / RAG_FEEDBACK_PATH pointing into it, so the checkout never changes.
 
 What runs and what is checked
@@ -49,7 +49,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-COPIED = ["corpus", "eval", "rag", "ui", "docs", "pyproject.toml", "README.md"]
+COPIED = ["corpus", "eval", "rag", "ui", "docs", "scripts", "pyproject.toml", "README.md"]
 TIMEOUT = 600  # seconds per command: the first one builds the index on a busy 2-core machine
 
 SKIP_RULES = [  # (regex on the command as written, reason)
