@@ -10,7 +10,9 @@ from .registry import METRICS, PLAIN_SETS, labels, target
 # Labels, targets and directions come from the metric registry; these are the views.
 # (key, label, article target or None): every metric of the JSONL sets, in registry order
 SET_ROWS = tuple((m.key, m.label, target(m.key, "article")) for m in METRICS if set(m.sets) & set(PLAIN_SETS))
-SQUAD_COLUMNS = labels(("answerable_accuracy", "abstain_precision", "abstain_recall", "overall_accuracy"))
+SQUAD_COLUMNS = labels(
+    ("answerable_accuracy", "abstain_precision", "abstain_recall", "overall_accuracy", "answer_precision")
+)
 SQUAD_NOTE_METRICS = ("exact_quote_rate", "calibration_ece", "confidence_gap")  # engine row, below the table
 COMPARE_COLUMNS = labels(
     (
