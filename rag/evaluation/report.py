@@ -129,7 +129,9 @@ def squad_table(section: dict) -> str:
     c = section["counts"]
     eng = section["rows"]["engine"]
     targets = ", ".join(
-        f"{k.split('_')[0]} {goal.replace('>=', '≥')}" for k, _ in SQUAD_COLUMNS if (goal := target(k, "squad"))
+        f"{k.split('_')[0] if k != 'answer_precision' else 'precision of answers'} {goal.replace('>=', '≥')}"
+        for k, _ in SQUAD_COLUMNS
+        if (goal := target(k, "squad"))
     )
     note = (
         f"{c['articles']} articles, {c['paragraphs']} paragraphs, {c['questions']} questions "
