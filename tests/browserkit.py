@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium")
@@ -31,6 +33,35 @@ def chromium_problem() -> str | None:
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         return f"no Chromium at {CHROMIUM}"
     return None
+
+
+@contextmanager
+def launched_chromium(problem: str | None) -> Iterator:
+    """Headless Chromium for a module's tests. `problem` (chromium_problem()) fails them: the modules skip
+    before this when not under CI, so it is only reached where a missing browser is a failure."""
+    import pytest
+
+    if problem:
+        pytest.fail(f"{problem}: CI must run the browser test. Install it with: {INSTALL_HINT}", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def checked_page(browser, url: str) -> Iterator:
+    """A page of the chat (open_page) that must end its test without JavaScript errors."""
+    context, page = open_page(browser, url)
+    yield page
+    assert page.js_errors == []
+    context.close()
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
 
 
 # ---- driving the chat page (tests/test_ui_browser*.py) ---------------------------------------------------

@@ -52,15 +52,11 @@ def stray_lines(stdout: str, stderr: str) -> list[str]:
     return found + [line for line in stderr.splitlines() if line.strip() and not line.startswith("rag: ")]
 
 
-def test_the_python_api_on_a_fresh_index_prints_nothing_stray(tmp_path):
-    script = (
-        "from rag import Assistant\n"
-        "assistant = Assistant.load()\n"
-        "answer = assistant.ask('Which university did Yoon visit during his U.S. trip?')\n"
-        "print('answered', answer.answered)\n"
-    )
+def run_fresh(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Python with `args` as a newcomer runs it on a fresh index: it must succeed, export the answer model (so
+    its load did run) and print nothing stray."""
     done = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, *args],
         cwd=tmp_path,
         env=newcomer_env(tmp_path),
         capture_output=True,
@@ -70,21 +66,22 @@ def test_the_python_api_on_a_fresh_index_prints_nothing_stray(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "index" / "onnx" / "answer-model.onnx").is_file()  # the export (and its load) did run
     assert stray_lines(done.stdout, done.stderr) == [], done.stderr
+    return done
+
+
+def test_the_python_api_on_a_fresh_index_prints_nothing_stray(tmp_path):
+    script = (
+        "from rag import Assistant\n"
+        "assistant = Assistant.load()\n"
+        "answer = assistant.ask('Which university did Yoon visit during his U.S. trip?')\n"
+        "print('answered', answer.answered)\n"
+    )
+    done = run_fresh(tmp_path, "-c", script)
     assert done.stdout.strip() == "answered True"
 
 
 def test_rag_ask_on_a_fresh_index_prints_nothing_stray(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "Who wrote the article?"],
-        cwd=tmp_path,
-        env=newcomer_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "index" / "onnx" / "answer-model.onnx").is_file()
-    assert stray_lines(done.stdout, done.stderr) == [], done.stderr
+    done = run_fresh(tmp_path, "-m", "rag.cli", "ask", "Who wrote the article?")
     assert "[1]" in done.stdout
 
 

@@ -47,6 +47,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.bench.stats import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 COPIED = ["corpus", "eval", "rag", "ui", "docs", "scripts", "pyproject.toml", "README.md"]
@@ -252,12 +254,7 @@ def readme_server(repo_copy):
                 time.sleep(1)
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=30)
         log.close()
 
 

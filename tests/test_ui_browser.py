@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from browserkit import (
     BOT,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     INSTALL_HINT,
     USER,
     ask,
+    checked_page,
     chromium_problem,
+    launched_chromium,
     open_page,
+    squash,
     under_ci,
     wait_for_reply,
 )
@@ -39,26 +40,14 @@ if PROBLEM and not under_ci():  # skip before any fixture loads the model
 
 @pytest.fixture(scope="module")
 def browser():
-    if PROBLEM:  # only reached under CI, where a missing browser is a failure
-        pytest.fail(f"{PROBLEM}: CI must run the browser test. Install it with: {INSTALL_HINT}", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with launched_chromium(PROBLEM) as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser, chat_server):
-    context, page = open_page(browser, chat_server.url)
-    yield page
-    assert page.js_errors == []
-    context.close()
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split())
+    with checked_page(browser, chat_server.url) as checked:
+        yield checked
 
 
 def test_answer_shows_citation_marker_and_highlighted_source(page, chat_server):
@@ -72,7 +61,7 @@ def test_answer_shows_citation_marker_and_highlighted_source(page, chat_server):
     expect(marker).to_have_text("[1]")
     mark = reply.locator("mark.rag-quote").first
     expect(mark).to_be_visible()
-    assert _squash(mark.inner_text()) == _squash(expected.citations[0].quote)
+    assert squash(mark.inner_text()) == squash(expected.citations[0].quote)
     assert mark.evaluate("e => getComputedStyle(e).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
     source = reply.locator(".rag-source").first
     expect(source.locator(".rag-title")).to_have_text(expected.citations[0].title)
@@ -83,7 +72,7 @@ def test_answer_shows_citation_marker_and_highlighted_source(page, chat_server):
     )  # "confidence 0.87" (scores may differ in the last bits)
     assert shown[0] == "confidence" and abs(float(shown[1]) - expected.confidence) <= 0.006, shown
     # the answer text is the quoted sentences; a short answer is bold inside the first one (placed by offsets)
-    assert _squash(reply.locator(".rag-text").inner_text()) == _squash(
+    assert squash(reply.locator(".rag-text").inner_text()) == squash(
         " ".join(f"{c.quote}[{c.number}]" for c in expected.citations)
     )
     bold = reply.locator(".rag-text strong.rag-short")
@@ -91,12 +80,12 @@ def test_answer_shows_citation_marker_and_highlighted_source(page, chat_server):
         expect(bold).to_have_count(0)
     else:
         expect(bold).to_have_count(1)
-        assert _squash(bold.inner_text()) == _squash(expected.short_answer.text)
+        assert squash(bold.inner_text()) == squash(expected.short_answer.text)
         assert bold.evaluate("e => Number(getComputedStyle(e).fontWeight)") >= 600
         before = reply.locator(".rag-text").evaluate("""e => { const r = document.createRange();
             r.setStart(e, 0); r.setEndBefore(e.querySelector('strong.rag-short')); return r.toString(); }""")
         sa, c = expected.short_answer, expected.citations[0]  # it lies in the first quote, at its offsets
-        assert _squash(before) == _squash(c.quote[: sa.start - c.start])
+        assert squash(before) == squash(c.quote[: sa.start - c.start])
 
 
 def test_clicking_an_example_question_answers_it(page, chat_server):
@@ -126,10 +115,10 @@ def test_the_example_questions_in_one_conversation_each_get_their_own_answer(pag
         alone = chat_server.assistant.ask(question)  # no history
         assert alone.answered, question
         # the answer text is the quoted sentences with their markers; the sources highlight the same sentences
-        got = _squash(reply.locator(".rag-text").inner_text())
-        assert got == _squash(" ".join(f"{c.quote}[{c.number}]" for c in alone.citations)), (question, got)
-        marks = sorted(_squash(m) for m in reply.locator("mark.rag-quote").all_inner_texts())
-        assert marks == sorted(_squash(c.quote) for c in alone.citations), (question, marks)
+        got = squash(reply.locator(".rag-text").inner_text())
+        assert got == squash(" ".join(f"{c.quote}[{c.number}]" for c in alone.citations)), (question, got)
+        marks = sorted(squash(m) for m in reply.locator("mark.rag-quote").all_inner_texts())
+        assert marks == sorted(squash(c.quote) for c in alone.citations), (question, marks)
 
 
 @pytest.mark.parametrize("text", ["", "   "], ids=["empty", "spaces"])
@@ -227,7 +216,7 @@ def test_follow_up_uses_the_conversation_and_clear_resets_it(page, chat_server):
     reply = ask(page, follow_up)
     expected = chat_server.assistant.ask(follow_up, history=[first])
     if expected.answered:
-        assert _squash(reply.locator("mark.rag-quote").first.inner_text()) == _squash(expected.citations[0].quote)
+        assert squash(reply.locator("mark.rag-quote").first.inner_text()) == squash(expected.citations[0].quote)
     else:
         expect(reply.locator(".rag-abstain")).to_be_visible()
     page.locator("#rag-clear").click()

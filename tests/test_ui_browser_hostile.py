@@ -10,7 +10,7 @@ Skips without Chromium or playwright, except under CI (CI=true), where that is a
 from __future__ import annotations
 
 import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, chromium_problem, under_ci
+from browserkit import chromium_problem, launched_chromium, under_ci
 
 pytestmark = [
     pytest.mark.slow,
@@ -74,14 +74,8 @@ def hostile_server(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="module")
 def browser():
-    if PROBLEM:
-        pytest.fail(f"{PROBLEM}: CI must run the browser tests", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with launched_chromium(PROBLEM) as launched:
+        yield launched
 
 
 def test_documents_with_scripts_are_shown_as_inert_text(browser, hostile_server):

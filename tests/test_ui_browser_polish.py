@@ -7,7 +7,18 @@ Skips when Chromium or playwright is missing, except under CI (env CI=true), whe
 from __future__ import annotations
 
 import pytest
-from browserkit import BOT, CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, USER, ask, chromium_problem, open_page, under_ci
+from browserkit import (
+    BOT,
+    INSTALL_HINT,
+    USER,
+    ask,
+    checked_page,
+    chromium_problem,
+    launched_chromium,
+    open_page,
+    squash,
+    under_ci,
+)
 
 from rag.sentences import split_sentences
 from ui.messages import NO_WORDS_MESSAGE, TOO_LONG_MESSAGE
@@ -30,26 +41,14 @@ if PROBLEM and not under_ci():  # skip before any fixture loads the model
 
 @pytest.fixture(scope="module")
 def browser():
-    if PROBLEM:  # only reached under CI, where a missing browser is a failure
-        pytest.fail(f"{PROBLEM}: CI must run the browser test. Install it with: {INSTALL_HINT}", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with launched_chromium(PROBLEM) as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser, chat_server):
-    context, page = open_page(browser, chat_server.url)
-    yield page
-    assert page.js_errors == []
-    context.close()
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split())
+    with checked_page(browser, chat_server.url) as checked:
+        yield checked
 
 
 # ---- notices ---------------------------------------------------------------------------------------------
@@ -125,9 +124,9 @@ def test_repeated_empty_submissions_show_one_notice_at_a_time(page, chat_server)
 def _whole_sentences(shown: str, text: str) -> bool:
     """Whether `shown` (whitespace aside) is a run of whole sentences of `text`, first to last."""
     spans = split_sentences(text)
-    want = _squash(shown)
+    want = squash(shown)
     return any(
-        _squash(text[spans[i].start : spans[j].end]) == want for i in range(len(spans)) for j in range(i, len(spans))
+        squash(text[spans[i].start : spans[j].end]) == want for i in range(len(spans)) for j in range(i, len(spans))
     )
 
 
@@ -146,7 +145,7 @@ def test_related_passages_are_whole_sentences_with_the_related_one_highlighted(p
         reply = ask(page, question)
         expect(reply.locator(".rag-related mark.rag-related-quote")).to_have_count(len(expected.related))
         marked = reply.locator(".rag-related mark.rag-related-quote").all_inner_texts()
-        assert sorted(map(_squash, marked)) == sorted(_squash(c.quote) for c in expected.related)
+        assert sorted(map(squash, marked)) == sorted(squash(c.quote) for c in expected.related)
         passages = reply.locator(".rag-related .rag-passage")  # sentences of one passage share it
         text = next(iter(assistant.documents.values())).text
         for i in range(passages.count()):

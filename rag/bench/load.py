@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import project_root
+from .stats import stop_process
 
 QA_FILES = ("eval/article_qa.jsonl", "eval/fixture_qa.jsonl")
 SERVER_START_TIMEOUT = 240.0
@@ -119,12 +120,7 @@ def serve(
                 time.sleep(0.5)
             yield Server(url, process, log_path)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=20)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .stats import child_env, median, run_child_rss
+from .stats import child_env, median, run_child_rss, stop_process
 
 TARGET_RATIO = 1.5
 IMPORT_GRADIO = [sys.executable, "-c", "import gradio"]
@@ -91,12 +91,7 @@ def serve_start_once(corpus, index_dir, question: str, folder: Path) -> dict:
     except ServeStartError as exc:
         raise ServeStartError(f"{exc}:\n{log_path.read_text(encoding='utf-8')[-2000:]}") from None
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=30)
     return {"seconds": seconds, "answered": bool(answer.get("answered"))}
 
 

@@ -84,3 +84,13 @@ def run_child_rss(cmd: list[str], cwd=None) -> dict:
             "stdout": out.read().decode("utf-8", "replace"),
             "stderr": err.read().decode("utf-8", "replace")[-2000:],
         }
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    """Stop a child server: SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
