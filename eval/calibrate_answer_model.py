@@ -261,23 +261,27 @@ def probabilities(rows: list[dict], cal: Calibration) -> np.ndarray:
     return np.array([cal.probability(r["features"]) for r in rows])
 
 
-def decision_accuracy(rows: list[dict], cal: Calibration, threshold: float) -> float:
-    """Right answers plus right abstentions, over all rows."""
-    return _decisions(rows, probabilities(rows, cal), threshold)["decision_accuracy"] if rows else 0.0
-
-
-def _decisions(rows: list[dict], p: np.ndarray, threshold: float) -> dict[str, float]:
+def _decisions(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> dict[str, float]:
     """Decision accuracy, precision of the answers given and coverage (the share answered) at `threshold`."""
-    right = np.array([bool(r["right"]) for r in rows])
-    answerable = np.array([bool(r["answerable"]) for r in rows])
     answered = p >= threshold
     good = (answered & right) | (~answered & ~answerable)
     n_answered = int(answered.sum())
     return {
-        "decision_accuracy": float(good.mean()) if len(rows) else 0.0,
+        "decision_accuracy": float(good.mean()) if len(p) else 0.0,
         "precision": float((answered & right).sum() / n_answered) if n_answered else 1.0,
-        "coverage": float(answered.mean()) if len(rows) else 0.0,
+        "coverage": float(answered.mean()) if len(p) else 0.0,
     }
+
+
+def _outcomes(rows: list[dict], cal: Calibration) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(right), right, answerable) of each row: computed once, then read at every threshold tried."""
+    right = np.array([bool(r["right"]) for r in rows])
+    answerable = np.array([bool(r["answerable"]) for r in rows])
+    return probabilities(rows, cal), right, answerable
+
+
+def _groups(rows: list[dict], cal: Calibration) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    return {g: _outcomes(part, cal) for g in GROUPS if (part := [r for r in rows if r["group"] == g])}
 
 
 def group_accuracy(rows: list[dict], cal: Calibration, threshold: float) -> dict[str, float]:
@@ -285,30 +289,29 @@ def group_accuracy(rows: list[dict], cal: Calibration, threshold: float) -> dict
 
 
 def group_decisions(rows: list[dict], cal: Calibration, threshold: float) -> dict[str, dict[str, float]]:
-    out = {}
-    for g in GROUPS:
-        part = [r for r in rows if r["group"] == g]
-        if part:
-            out[g] = _decisions(part, probabilities(part, cal), threshold)
-    return out
+    return {g: _decisions(*outcomes, threshold) for g, outcomes in _groups(rows, cal).items()}
 
 
 THRESHOLDS = [t / 100 for t in range(5, 96)]
 
 
 def best_threshold(rows: list[dict], cal: Calibration) -> float:
-    """The threshold that maximises the mean of the groups' decision accuracies (the earlier rule)."""
+    """The threshold that maximises the mean of the groups' decision accuracies."""
+    groups = _groups(rows, cal)
     grid = [t / 100 for t in range(20, 91)]
-    return max(grid, key=lambda t: (float(np.mean(list(group_accuracy(rows, cal, t).values()))), -abs(t - 0.5)))
+
+    def mean_accuracy(t: float) -> float:
+        return float(np.mean([_decisions(*outcomes, t)["decision_accuracy"] for outcomes in groups.values()]))
+
+    return max(grid, key=lambda t: (mean_accuracy(t), -abs(t - 0.5)))
 
 
 def precision_threshold(rows: list[dict], cal: Calibration, precision: float = PRECISION, group: str = "pool") -> float:
     """The lowest threshold at which `group`'s answered questions are right at least `precision` of the time:
     within the precision asked for, as many questions answered as possible. If none reaches it, the
     threshold of the best precision."""
-    part = [r for r in rows if r["group"] == group] or rows
-    p = probabilities(part, cal)
-    scored = [(t, _decisions(part, p, t)["precision"]) for t in THRESHOLDS]
+    outcomes = _outcomes([r for r in rows if r["group"] == group] or rows, cal)
+    scored = [(t, _decisions(*outcomes, t)["precision"]) for t in THRESHOLDS]
     for t, prec in scored:
         if prec >= precision:
             return t
@@ -317,17 +320,14 @@ def precision_threshold(rows: list[dict], cal: Calibration, precision: float = P
 
 def risk_coverage(rows: list[dict], cal: Calibration) -> dict[str, list[list[float]]]:
     """Per group, (threshold, coverage, precision) every 0.05: what a stricter or looser threshold costs."""
-    out = {}
-    for g in GROUPS:
-        part = [r for r in rows if r["group"] == g]
-        if part:
-            p = probabilities(part, cal)
-            out[g] = [
-                [t, round(d["coverage"], 4), round(d["precision"], 4)]
-                for t in [k / 20 for k in range(1, 20)]
-                for d in [_decisions(part, p, t)]
-            ]
-    return out
+    return {
+        g: [
+            [t, round(d["coverage"], 4), round(d["precision"], 4)]
+            for t in [k / 20 for k in range(1, 20)]
+            for d in [_decisions(*outcomes, t)]
+        ]
+        for g, outcomes in _groups(rows, cal).items()
+    }
 
 
 def cross_validate(

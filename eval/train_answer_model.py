@@ -67,6 +67,7 @@ from answer_training.pool import (  # noqa: E402
     VALIDATION_EVERY,
     Pair,
     load_pool,
+    load_unanswerable,
     paragraphs_of,
     unanswerable_paragraphs,
 )
@@ -201,8 +202,11 @@ def real_unanswerable_pairs(args: argparse.Namespace) -> tuple[list[Pair], list[
     if not args.real_unanswerables:
         return [], []
     rng = random.Random(f"{args.seed}:unanswerable:epoch{args.epoch}")
-    train = unanswerable_pairs(unanswerable_paragraphs(False), args.real_unanswerables, rng, args.skip_unanswerables)
-    val = unanswerable_pairs(unanswerable_paragraphs(True), None, random.Random(args.seed + 4))[:VAL_UNANSWERABLE]
+    pool, unanswerable = load_pool(), load_unanswerable()
+    train_paragraphs = unanswerable_paragraphs(pool, unanswerable, validation=False)
+    val_paragraphs = unanswerable_paragraphs(pool, unanswerable, validation=True)
+    train = unanswerable_pairs(train_paragraphs, args.real_unanswerables, rng, args.skip_unanswerables)
+    val = unanswerable_pairs(val_paragraphs, None, random.Random(args.seed + 4))[:VAL_UNANSWERABLE]
     print(
         f"real unanswerables: {len(train)} train (questions {args.skip_unanswerables + 1}-"
         f"{args.skip_unanswerables + len(train)}: a next stage passes --skip-unanswerables "

@@ -60,8 +60,7 @@ def load_pool(path: Path = POOL) -> list[dict]:
 
 
 def load_unanswerable(path: Path = UNANSWERABLE) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return json.load(fh)["data"]
+    return load_pool(path)  # the same SQuAD v2.0 JSON, gzipped
 
 
 def merged_articles(pool: list[dict], unanswerable: list[dict]) -> list[dict]:
@@ -107,14 +106,13 @@ def has_real_unanswerables(article: dict) -> bool:
     return any(qa.get("is_impossible") and "unans_reason" not in qa for p in article["paragraphs"] for qa in p["qas"])
 
 
-def unanswerable_paragraphs(validation: bool, pool_path: Path = POOL, path: Path = UNANSWERABLE) -> list[Paragraph]:
-    """The paragraphs of the real unanswerables (their `qas` those questions only), of the training articles
-    (validation=False: never a held-out one) or of the validation split."""
-    pool = load_pool(pool_path)
+def unanswerable_paragraphs(pool: list[dict], unanswerable: list[dict], validation: bool) -> list[Paragraph]:
+    """The paragraphs of the real unanswerables (`unanswerable`, their `qas` those questions only), of the
+    training articles (validation=False: never one `pool` holds out) or of the validation split."""
     held = {a["title"] for a in pool if is_held_out(a)}
     index = {a["title"]: i for i, a in enumerate(pool)}
     out = []
-    for article in load_unanswerable(path):
+    for article in unanswerable:
         title = article["title"]
         if validation != is_validation(title) or (not validation and title in held):
             continue
