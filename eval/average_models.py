@@ -5,8 +5,9 @@
 
 Stages trained from one another share their starting point, so a weighted mean of their parameters is a
 model between them, read at the cost of one. A stage that chooses the answer sentence better and one that
-refuses better can meet halfway without a second model read per question. The models must train the same
-layers (the same `trainable_from_layer` and parameter names). The config records the inputs and weights.
+refuses better can meet halfway without a second model read per question. Models that train different
+layers are averaged over the union: a layer one of them kept frozen is the base model's in that one (stage 15
+trains layers 2-5, stage 18 from it all six). The config records the inputs and weights.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.answer_model import WEIGHTS_FILE, read_config  # noqa: E402
-from rag.answer_network import save_state  # noqa: E402
+from rag.answer_model import read_config  # noqa: E402
+from rag.answer_network import load_network, save_state, trained_state  # noqa: E402
 
 # what the models share; each one's own training (and validation) stays in its entry of "average_of"
 KEPT = ("base_model", "data", "validation_split", "held_out", "seed", "context_words")
@@ -52,13 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(weights) != len(args.models):
         ap.error(f"--weights: {len(weights)} given for {len(args.models)} models")
     configs = [read_config(m) for m in args.models]
-    layers = {int(c["trainable_from_layer"]) for c in configs}
-    if len(layers) != 1:
-        ap.error(f"--models train from different layers: {sorted(layers)}")
-
-    from safetensors.torch import load_file
-
-    states = [load_file(str(m / WEIGHTS_FILE)) for m in args.models]
+    lowest = min(int(c["trainable_from_layer"]) for c in configs)
+    states = [trained_state(load_network(m, trainable_from_layer=lowest)) for m in args.models]
     try:
         state = average_states(states, weights)
     except ValueError as exc:
@@ -68,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         "average_of": [{"model": str(m), "weight": w, "config": c} for m, w, c in zip(args.models, weights, configs)],
         "command": "python eval/average_models.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    save_state(state, layers.pop(), args.out, card)
+    save_state(state, lowest, args.out, card)
     print(f"wrote {args.out}: the mean of {len(states)} models, weights {weights}")
     return 0
 

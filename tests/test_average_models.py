@@ -46,3 +46,20 @@ def test_a_model_averaged_with_itself_is_itself_and_records_what_it_came_from(tm
     assert [e["weight"] for e in config["average_of"]] == [1.0, 1.0]
     assert config["trainable_from_layer"] == read_config(MODEL_DIR)["trainable_from_layer"]
     assert "validation" not in config  # the inputs' own validation stays with each input
+
+
+def test_models_training_different_layers_average_over_the_union_with_the_base_layers_filled_in(tmp_path):
+    from safetensors.torch import load_file
+
+    from rag.answer_network import load_network, save_model
+
+    # the shipped model written out with all six layers trainable: the same network, layers 0-1 the base's
+    wider = tmp_path / "all-layers"
+    save_model(load_network(MODEL_DIR, trainable_from_layer=0), wider, {"note": "test"})
+    out = tmp_path / "soup"
+    assert A.main(["--models", str(MODEL_DIR), str(wider), "--out", str(out)]) == 0
+    mean, full = load_file(str(out / WEIGHTS_FILE)), load_file(str(wider / WEIGHTS_FILE))
+    assert read_config(out)["trainable_from_layer"] == 0
+    assert mean.keys() == full.keys()
+    assert any(n.startswith("bert.encoder.layer.0.") for n in mean)
+    assert all(torch.equal(mean[n], full[n]) for n in full)
