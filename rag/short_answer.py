@@ -46,6 +46,8 @@ def _tidy(sentence: str, a: int, b: int) -> tuple[int, int]:
             b -= 1
         if b < len(sentence) and sentence[b - 1 : b] == "." and b > a and sentence[a:b].split()[-1].islower():
             b -= 1  # a sentence-final full stop, not "St." or "a.m."
+        if b - a > 2 and sentence[b - 2 : b] in ("'s", "’s"):
+            b -= 2  # "Seoul National University Hospital's | medical big data": the name, not its possessive
         tokens = list(re.finditer(r"\S+", sentence[a:b]))
         if not tokens:
             return a, a

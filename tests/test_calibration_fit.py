@@ -88,3 +88,11 @@ def test_a_signal_that_adds_no_accuracy_is_not_kept():
     rows = _graded_rows() * 3
     kept, steps = C.select_signals(rows, ("bias", "model_logit", "noise"), C.best_threshold)
     assert kept == ("bias", "model_logit") and steps[-1]["left_out"] == "noise"
+
+
+def test_the_shipped_calibration_gives_every_signal_its_natural_sign():
+    from rag.calibration import load_calibration
+
+    cal = load_calibration()
+    assert {name for name, _ in cal.weights} - {"bias"} <= set(C.NATURAL_SIGN)
+    assert not C.wrong_signed(cal), cal.weights

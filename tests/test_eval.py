@@ -101,6 +101,31 @@ def test_squad_score_rows():
     assert row["answer_precision"] == 0.5  # two answered: one right, one an answer to an unanswerable question
 
 
+def test_set_summary_precision_counts_an_answered_unanswerable_as_wrong_and_ignores_refusals():
+    from rag.evaluation.runner import summarise
+
+    def record(answerable: bool, answered: bool, evidence_ok: bool) -> dict:
+        return {
+            "answerable": answerable,
+            "answered": answered,
+            "evidence_ok": evidence_ok,
+            "evidence_strict_ok": evidence_ok,
+            "contains": evidence_ok,
+            "f1": 0.0,
+            "rank": 1,
+            "verbatim_ok": 1,
+            "verbatim_total": 1,
+            "latency_ms": 10.0,
+            "confidence": 0.5,
+            "tags": [],
+        }
+
+    records = [record(True, True, True), record(True, True, False), record(False, True, False)]
+    records += [record(True, False, False), record(False, False, False)]  # refusals: not in the precision
+    assert summarise(records)["answer_precision"] == round(1 / 3, 4)
+    assert summarise([record(True, False, False)])["answer_precision"] is None
+
+
 def test_check_compare_policy():
     base = {"article": {"hit_at_3": 1.0, "exact_quote_rate": 1.0, "latency_p50_ms": 10.0, "wrongly_refused": 0.1}}
     ok = {"article": {"hit_at_3": 0.985, "exact_quote_rate": 1.0, "latency_p50_ms": 30.0, "wrongly_refused": 0.11}}

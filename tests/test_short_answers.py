@@ -94,6 +94,14 @@ def _short(sentence: str, marked: str, question: str, history: list[str] | None 
             None,
             "National security and high-tech industries are directly connected",
         ),
+        # a name, not its possessive
+        (
+            BIG_DATA,
+            "Seoul National University Hospital's",
+            "Which hospital will work with MIT on medical big data?",
+            None,
+            "Seoul National University Hospital",
+        ),
         # right already: unchanged
         (SUMMIT, "Joe Biden", "Who did Yoon hold a summit with in April?", None, "Joe Biden"),
         (SUMMIT, "April", "When did Yoon visit Boston?", None, "April"),

@@ -101,7 +101,7 @@ METRICS: tuple[Metric, ...] = (
         "higher",
         RATE_TOLERANCE,
         ">= 0.80",
-        ("squad",),
+        SET_NAMES,
         short="answer P",
         target_set="squad",
     ),

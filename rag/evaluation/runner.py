@@ -195,6 +195,8 @@ def summarise(records: Sequence[dict], load_seconds: float | None = None) -> dic
         "token_f1": M.mean(r["f1"] for r in ans),
         "exact_quote_rate": ok / total if total else 1.0,
         **M.abstention_scores([r["answerable"] for r in records], [not r["answered"] for r in records]),
+        # of the questions answered, the share answered with the right evidence (an answered unanswerable is wrong)
+        "answer_precision": M.rate(r["answerable"] and r["evidence_ok"] for r in records if r["answered"]),
         "calibration_ece": M.expected_calibration_error(
             [r["confidence"] for r in records], [r.get("best_ok", False) for r in records]
         ),
