@@ -206,14 +206,38 @@ class Composer:
                 picked.append(shortlist[second_i])
         picked = self._with_antecedents(picked, limit)
         short = None
-        if single and best_score.span and best.sentence.kind == "body" and q.kind != "yes-no":
-            s = best.sentence
-            span = short_answer_span(s.text, best_score.span, q)
-            if span is not None and (span[1] - span[0]) < len(s.text) * 0.9:
-                start, end = s.start + span[0], s.start + span[1]
-                short = ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
+        if single and best.sentence.kind == "body" and q.kind != "yes-no":
+            short = self._short_answer(q, best, best_score, picked, dict(zip(map(_key, shortlist), scores)))
         signals = {**signals, **features, "confidence": confidence, "sentences_read": float(read)}
         return _PartResult(picked, ranked, confidence, signals, short)
+
+    def _short_answer(
+        self,
+        q: Question,
+        best: Candidate,
+        best_score: PairScore,
+        picked: list[Candidate],
+        scored: dict[tuple[str, int], PairScore],
+    ) -> ShortAnswer | None:
+        """The model's span in the chosen sentence, of the kind asked. When the chosen sentence leans on the one
+        before it ("This meeting discussed …") and both are cited, the model read the chosen one with that one
+        as its context, so the answer may be there ("Where was it held?"): the span of the one the model says
+        answers better."""
+        options = [(best.sentence, best_score)]
+        prev = self._body_sentence_before(best.sentence)
+        if prev is not None and _DEPENDENT_START.match(best.sentence.text) and _key(picked[0]) == _key(prev):
+            prev_score = scored.get(_key(prev)) or self._score(q, [picked[0]])[0]
+            options.append((prev, prev_score))
+        found = []
+        for s, score in options:
+            span = short_answer_span(s.text, score.span, q) if score.span else None
+            if span is not None and (span[1] - span[0]) < len(s.text) * 0.9:
+                found.append((score.logit, s, span))
+        if not found:
+            return None
+        _, s, span = max(found, key=lambda f: f[0])
+        start, end = s.start + span[0], s.start + span[1]
+        return ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
 
     def _score(self, q: Question, cands: Sequence[Candidate]) -> list[PairScore]:
         assert self.scorer is not None
@@ -381,3 +405,8 @@ class Composer:
             signals=signals,
             short_answer=short,
         )
+
+
+def _key(c: Candidate | Sentence) -> tuple[str, int]:
+    s = c.sentence if isinstance(c, Candidate) else c
+    return (s.doc_id, s.index)

@@ -106,3 +106,13 @@ def test_a_self_contained_question_gets_the_answer_it_gets_alone(corpus_assistan
     alone = corpus_assistant.ask(question)
     after = corpus_assistant.ask(question, history=history)
     assert (after.text, after.answered, after.short_answer) == (alone.text, alone.answered, alone.short_answer)
+
+
+def test_where_it_was_held_bolds_the_place_in_the_sentence_the_chosen_one_leans_on(corpus_assistant):
+    # The model chooses "This meeting discussed …" and cites the sentence before it, which names the place;
+    # the short answer comes from the one of the two the model scores higher, not "U.S." from the first.
+    answer = corpus_assistant.ask("Where was it held?", history=["Who led the meeting?"])
+    assert answer.short_answer is not None and answer.short_answer.text.startswith("Seoul Startup Hub M+")
+    short = answer.short_answer
+    assert corpus_assistant.documents[short.doc_id].text[short.start : short.end] == short.text
+    assert any(c.start <= short.start and short.end <= c.end for c in answer.citations)
