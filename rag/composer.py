@@ -207,7 +207,7 @@ class Composer:
         picked = self._with_antecedents(picked, limit)
         short = None
         if single and best.sentence.kind == "body" and q.kind != "yes-no":
-            short = self._short_answer(q, best, best_score, picked, dict(zip(map(_key, shortlist), scores)))
+            short = self._short_answer(q, best, best_score, picked, shortlist, scores)
         signals = {**signals, **features, "confidence": confidence, "sentences_read": float(read)}
         return _PartResult(picked, ranked, confidence, signals, short)
 
@@ -217,17 +217,19 @@ class Composer:
         best: Candidate,
         best_score: PairScore,
         picked: list[Candidate],
-        scored: dict[tuple[str, int], PairScore],
+        read: list[Candidate],
+        scores: list[PairScore],
     ) -> ShortAnswer | None:
         """The model's span in the chosen sentence, of the kind asked. When the chosen sentence leans on the one
         before it ("This meeting discussed …") and both are cited, the model read the chosen one with that one
         as its context, so the answer may be there ("Where was it held?"): the span of the one the model says
         answers better."""
         options = [(best.sentence, best_score)]
-        prev = self._body_sentence_before(best.sentence)
-        if prev is not None and _DEPENDENT_START.match(best.sentence.text) and _key(picked[0]) == _key(prev):
-            prev_score = scored.get(_key(prev)) or self._score(q, [picked[0]])[0]
-            options.append((prev, prev_score))
+        leaned_on = picked[0]  # _with_antecedents puts the sentence the chosen one leans on before it
+        if leaned_on is not best:
+            key = _key(leaned_on)
+            score = next((sc for c, sc in zip(read, scores) if _key(c) == key), None)
+            options.append((leaned_on.sentence, score or self._score(q, [leaned_on])[0]))
         found = []
         for s, score in options:
             span = short_answer_span(s.text, score.span, q) if score.span else None
@@ -407,6 +409,5 @@ class Composer:
         )
 
 
-def _key(c: Candidate | Sentence) -> tuple[str, int]:
-    s = c.sentence if isinstance(c, Candidate) else c
-    return (s.doc_id, s.index)
+def _key(c: Candidate) -> tuple[str, int]:
+    return (c.sentence.doc_id, c.sentence.index)
