@@ -294,6 +294,7 @@ def held_out_accuracy(scores: list[tuple[float, bool]], items: list[dict]) -> di
 
     total, answered_right, answered = 0.0, 0, 0
     thresholds = []
+    refused = np.zeros(len(items), dtype=bool)
     for h in (0, 1):
         fit, test = half != h, half == h
         t = max(candidates, key=lambda c: acc(c, fit))
@@ -301,13 +302,19 @@ def held_out_accuracy(scores: list[tuple[float, bool]], items: list[dict]) -> di
         total += acc(t, test) * test.sum()
         answered += int(((x >= t) & test).sum())
         answered_right += int(((x >= t) & test & answerable & ok).sum())
+        refused[test] = x[test] < t
+    by_cause: dict[str, list[bool]] = {}
+    for item, r in zip(items, refused):
+        if not item["answers"]:
+            by_cause.setdefault(item.get("reason") or "?", []).append(bool(r))
     return {
         "accuracy": round(total / len(items), 4),
         "precision_of_answers": round(answered_right / max(1, answered), 4),
         "answered": round(answered / len(items), 4),
-        "answerable_right": round(float(((x >= np.mean(thresholds)) & answerable & ok).sum() / answerable.sum()), 4),
+        "answerable_right": round(float((~refused & answerable & ok).sum() / answerable.sum()), 4),
         "choice_right_answerable": round(float(ok[answerable].mean()), 4),
         "thresholds": [round(t, 3) for t in thresholds],
+        "unanswerable_refused_by_cause": {k: [len(v), round(sum(v) / len(v), 4)] for k, v in sorted(by_cause.items())},
     }
 
 
