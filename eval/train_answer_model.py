@@ -57,6 +57,7 @@ from answer_training.learning import (  # noqa: E402
     batches_of,
     evaluate,
     listwise_loss,
+    optimizer_and_schedule,
     question_batches,
     tensors,
     training_rng,
@@ -295,16 +296,8 @@ def train(network, pairs: list[Pair], weights: list[float], batches: list[list[i
     """The training loop, resumable: a checkpoint every 500 steps, taken up again by a run with the same arguments."""
     import torch
 
-    head_params = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
-    body_params = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
-    optimizer = torch.optim.AdamW(
-        [{"params": body_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}], weight_decay=0.01
-    )
     total = len(batches)
-    warmup = max(1, total // 20)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup))
-    )
+    optimizer, scheduler = optimizer_and_schedule(network, args.lr, args.head_lr, total)
     step = 0
     if args.checkpoint.exists():
         state = torch.load(args.checkpoint, weights_only=False)

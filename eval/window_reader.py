@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
 import numpy as np  # noqa: E402
+from answer_training.learning import optimizer_and_schedule  # noqa: E402
 from answer_training.pool import (  # noqa: E402
     is_held_out,
     is_validation,
@@ -163,16 +164,8 @@ def train(args: argparse.Namespace) -> int:
     network = load_network(Path(args.init), trainable_from_layer=0)
     network.train()
     params = [p for p in network.parameters() if p.requires_grad]
-    head = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
-    body = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
-    optimizer = torch.optim.AdamW(
-        [{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}], weight_decay=0.01
-    )
     total = len(batches)
-    warmup = max(1, total // 20)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup))
-    )
+    optimizer, scheduler = optimizer_and_schedule(network, args.lr, args.head_lr, total)
     ce = torch.nn.CrossEntropyLoss()
     t0 = time.time()
     running = 0.0

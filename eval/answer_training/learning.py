@@ -150,3 +150,18 @@ def evaluate(network, pairs: list[Pair], batch_size: int = 64, context_words: in
         "answer_first_in_list": round(sum(top1) / max(1, len(top1)), 4),
         "accuracy_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
     }
+
+
+def optimizer_and_schedule(network, lr: float, head_lr: float, total: int):  # type: ignore[no-untyped-def]
+    """AdamW with the encoder at `lr` and the heads at `head_lr`, and a linear warm-up (a twentieth of the
+    `total` steps) then linear decay to 0: what every training script here uses."""
+    import torch
+
+    head = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("bert.")]
+    body = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("bert.")]
+    optimizer = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": head_lr}], weight_decay=0.01)
+    warmup = max(1, total // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup))
+    )
+    return optimizer, scheduler
