@@ -2,6 +2,8 @@
 the shipped sentence-pair answer model, on the validation articles' gold paragraphs.
 
     python eval/window_reader.py train --minutes 70 --out eval/.train-cache/window-reader
+    python eval/window_reader.py train --init eval/.train-cache/window-reader --skip 40000 --examples 60000 \
+        --out eval/.train-cache/window-reader-2      # a resumable next stage, on questions not yet seen
     python eval/window_reader.py compare --reader eval/.train-cache/window-reader
 
 Issue 28 asks to choose between sentence pairs and passage windows by measurement. This is that measurement,
@@ -148,7 +150,7 @@ def train(args: argparse.Namespace) -> int:
     articles = merged_articles(load_pool(), load_unanswerable())
     train_examples = examples(articles, validation=False)
     rng.shuffle(train_examples)
-    train_examples = train_examples[: args.examples]
+    train_examples = train_examples[args.skip : args.skip + args.examples]
     tok = tokenizer()
     enc = windows(tok, train_examples)
     n = len(enc["input_ids"])
@@ -193,6 +195,7 @@ def train(args: argparse.Namespace) -> int:
         "what": "window reader experiment (eval/window_reader.py), not shipped",
         "init": str(args.init),
         "examples": len(train_examples),
+        "skipped": args.skip,
         "windows": n,
         "steps": step,
         "of_steps": total,
@@ -342,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--init", default=str(MODEL_DIR), help="the model whose encoder and span head start the reader")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--examples", type=int, default=130_000, help="questions of the seeded order to train on")
+    t.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="start this far into the seeded order: a next stage (--init the last stage's --out) sees new questions",
+    )
     t.add_argument("--minutes", type=float, default=0.0, help="stop after this long (0: every step)")
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--lr", type=float, default=3e-5)
