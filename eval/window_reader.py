@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
 import numpy as np  # noqa: E402
-from answer_training.learning import optimizer_and_schedule  # noqa: E402
+from answer_training.learning import length_bucketed, optimizer_and_schedule  # noqa: E402
 from answer_training.pool import (  # noqa: E402
     is_held_out,
     is_validation,
@@ -154,14 +154,7 @@ def train(args: argparse.Namespace) -> int:
     tok = tokenizer()
     enc = windows(tok, train_examples)
     n = len(enc["input_ids"])
-    order = list(range(n))
-    rng.shuffle(order)
-    chunk = args.batch_size * 50
-    batches = []
-    for k in range(0, n, chunk):
-        block = sorted(order[k : k + chunk], key=lambda i: len(enc["input_ids"][i]))
-        batches += [block[j : j + args.batch_size] for j in range(0, len(block), args.batch_size)]
-    rng.shuffle(batches)
+    batches = length_bucketed([len(ids) for ids in enc["input_ids"]], args.batch_size, rng)
     print(f"examples {len(train_examples)}, windows {n}, batches {len(batches)}", flush=True)
     network = load_network(Path(args.init), trainable_from_layer=0)
     network.train()

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
-from answer_training.learning import answer_lists, listwise_loss, question_batches, training_rng  # noqa: E402
+from answer_training.learning import (  # noqa: E402
+    answer_lists,
+    length_bucketed,
+    listwise_loss,
+    question_batches,
+    training_rng,
+)
 from answer_training.pairs import (  # noqa: E402
     OVERLAP_BINS,
     build_pairs,
@@ -317,6 +323,19 @@ def test_question_batches_keep_each_question_whole_and_hold_every_pair_once(para
     sizes = {len([p for p in pairs if p.question_number == n]) for n in {p.question_number for p in pairs}}
     assert all(len(b) <= max(8, max(sizes)) for b in batches)
     assert question_batches(pairs, 8, random.Random(1)) == batches  # seeded
+
+
+def test_length_bucketed_batches_hold_every_row_once_sorted_within_a_block_and_repeat_for_a_seed():
+    lengths = [random.Random(i).randint(3, 300) for i in range(2_000)]
+    batches = length_bucketed(lengths, 8, random.Random(5))
+    rows = [r for b in batches for r in b]
+    assert sorted(rows) == list(range(2_000))
+    assert all(len(b) == 8 for b in batches)
+    assert all(lengths[a] <= lengths[b] for batch in batches for a, b in zip(batch, batch[1:]))
+    spread = sum(lengths[b[-1]] - lengths[b[0]] for b in batches) / len(batches)
+    assert spread < 10  # unbucketed batches of 8 would spread over about 230
+    assert batches == length_bucketed(lengths, 8, random.Random(5))
+    assert batches != length_bucketed(lengths, 8, random.Random(6))
 
 
 def test_answer_lists_hold_the_answer_sentence_and_its_questions_other_sentences_only():

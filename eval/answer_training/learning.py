@@ -16,17 +16,23 @@ def training_rng(seed: int, epoch: int) -> random.Random:
     return random.Random(seed if epoch == 1 else f"{seed}:epoch{epoch}")
 
 
-def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Length-bucketed batches (similar lengths together, less padding), in random order."""
-    order = list(range(len(pairs)))
+def length_bucketed(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of row numbers, similar lengths together (less padding), in random order: rows are shuffled,
+    sorted by length within blocks of 50 batches, cut into batches, and the batches shuffled."""
+    order = list(range(len(lengths)))
     rng.shuffle(order)
     chunk = batch_size * 50
     out = []
     for k in range(0, len(order), chunk):
-        block = sorted(order[k : k + chunk], key=lambda i: len(pairs[i].question) + len(pairs[i].sentence))
+        block = sorted(order[k : k + chunk], key=lambda i: lengths[i])
         out += [block[j : j + batch_size] for j in range(0, len(block), batch_size)]
     rng.shuffle(out)
     return out
+
+
+def batches_of(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed batches of sentence pairs, by question plus sentence characters."""
+    return length_bucketed([len(p.question) + len(p.sentence) for p in pairs], batch_size, rng)
 
 
 def question_batches(pairs: list[Pair], batch_size: int, rng: random.Random) -> list[list[int]]:
