@@ -269,26 +269,35 @@ def pair_scores(folder: Path, items: list[dict], threads: int) -> list[tuple[flo
     return out
 
 
-def held_out_accuracy(scores: list[tuple[float, bool]], items: list[dict]) -> dict:
-    """Decision accuracy with the threshold fitted on the other half of the articles (both ways round)."""
-    x = np.array([s for s, _ in scores])
+def held_out_accuracy(
+    scores: list[tuple[float, bool]], items: list[dict], variants: list[np.ndarray] | None = None
+) -> dict:
+    """Decision accuracy with the threshold fitted on the other half of the articles (both ways round).
+    `variants` are other decision scores for the same answers (e.g. blends of two models): the fit half
+    chooses one of them along with its threshold."""
     ok = np.array([h for _, h in scores])
+    variants = [np.array([s for s, _ in scores])] if variants is None else variants
     answerable = np.array([bool(i["answers"]) for i in items])
     half = np.array([int(hashlib.sha256(i["title"].encode()).hexdigest(), 16) % 2 for i in items])
-    candidates = np.quantile(x, np.linspace(0.01, 0.99, 197))
 
-    def acc(t: float, m: np.ndarray) -> float:
+    def acc(x: np.ndarray, t: float, m: np.ndarray) -> float:
         right = np.where(answerable, (x >= t) & ok, x < t)
         return float(right[m].mean())
 
     total, answered_right, answered = 0.0, 0, 0
-    thresholds = []
+    thresholds, chosen = [], []
     refused = np.zeros(len(items), dtype=bool)
     for h in (0, 1):
         fit, test = half != h, half == h
-        t = max(candidates, key=lambda c: acc(c, fit))
-        thresholds.append(float(t))
-        total += acc(t, test) * test.sum()
+        _, v, t = max(
+            (acc(x, float(c), fit), v, float(c))
+            for v, x in enumerate(variants)
+            for c in np.quantile(x, np.linspace(0.01, 0.99, 197))
+        )
+        x = variants[v]
+        thresholds.append(t)
+        chosen.append(v)
+        total += acc(x, t, test) * test.sum()
         answered += int(((x >= t) & test).sum())
         answered_right += int(((x >= t) & test & answerable & ok).sum())
         refused[test] = x[test] < t
@@ -303,8 +312,24 @@ def held_out_accuracy(scores: list[tuple[float, bool]], items: list[dict]) -> di
         "answerable_right": round(float((~refused & answerable & ok).sum() / answerable.sum()), 4),
         "choice_right_answerable": round(float(ok[answerable].mean()), 4),
         "thresholds": [round(t, 3) for t in thresholds],
+        **({"variant_per_half": chosen} if len(variants) > 1 else {}),
         "unanswerable_refused_by_cause": {k: [len(v), round(sum(v) / len(v), 4)] for k, v in sorted(by_cause.items())},
     }
+
+
+BLEND_WEIGHTS = np.linspace(0.0, 1.0, 11)
+
+
+def blended(first: list[tuple[float, bool]], second: list[tuple[float, bool]]) -> list[np.ndarray]:
+    """w * z(first) + (1 - w) * z(second) for each weight w: does a second model's score add to the decision?
+    (z: standardised over the questions, which needs no labels)."""
+
+    def z(scores: list[tuple[float, bool]]) -> np.ndarray:
+        x = np.array([s for s, _ in scores])
+        return (x - x.mean()) / (x.std() or 1.0)
+
+    a, b = z(first), z(second)
+    return [w * a + (1 - w) * b for w in BLEND_WEIGHTS]
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -317,15 +342,25 @@ def compare(args: argparse.Namespace) -> int:
     rng.shuffle(items)
     items = items[: args.questions] if args.questions else items
     print(f"validation questions {len(items)}, unanswerable {sum(not i['answers'] for i in items)}", flush=True)
-    report = {"questions": len(items)}
+    report: dict = {"questions": len(items)}
+    scored: dict[str, list[tuple[float, bool]]] = {}
     for name, fn, folder in (
         ("window_reader", reader_scores, args.reader),
         ("sentence_pairs", pair_scores, args.pairs_model),
     ):
         t0 = time.time()
         scores = fn(Path(folder), items, args.threads)
+        scored[name] = scores
         report[name] = {**held_out_accuracy(scores, items), "seconds": round(time.time() - t0, 1), "model": str(folder)}
         print(name, json.dumps(report[name]), flush=True)
+    # the reader's sentence, answered or refused on a blend of both models' scores, the weight fitted per half
+    both = scored["window_reader"], scored["sentence_pairs"]
+    report["blend"] = {
+        **held_out_accuracy(both[0], items, blended(*both)),
+        "what": "the reader's sentence; the decision on w * z(reader) + (1 - w) * z(pairs)",
+        "weights": [round(float(w), 2) for w in BLEND_WEIGHTS],
+    }
+    print("blend", json.dumps(report["blend"]), flush=True)
     if args.report:
         args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -55,3 +55,19 @@ def test_a_threshold_that_separates_right_from_wrong_scores_every_question_right
     assert got["accuracy"] == 1.0 and got["precision_of_answers"] == 1.0 and got["answered"] == 0.5
     wrong_sentence = [(3.0, False) for _ in range(40)]  # answers from a sentence without the answer are wrong
     assert W.held_out_accuracy(wrong_sentence, items)["precision_of_answers"] == 0.0
+
+
+def test_a_blend_of_two_models_whose_errors_cancel_decides_better_than_either_and_its_weight_is_fitted():
+    items = [
+        {"title": f"article {i % 7}", "answers": [(0, 1)] if i % 2 else [], "question": "q", "context": "c"}
+        for i in range(80)
+    ]
+    sign = [3.0 if i % 2 else -3.0 for i in range(80)]
+    error = [30.0 if (i // 2) % 2 else -30.0 for i in range(80)]  # independent of answerable; only w = 0.5 cancels it
+    first = [(s + e, True) for s, e in zip(sign, error)]
+    second = [(s - e, True) for s, e in zip(sign, error)]
+    alone = W.held_out_accuracy(first, items)["accuracy"]
+    got = W.held_out_accuracy(first, items, W.blended(first, second))
+    assert alone < 0.8
+    assert got["accuracy"] == 1.0
+    assert [float(W.BLEND_WEIGHTS[v]) for v in got["variant_per_half"]] == [0.5, 0.5]
