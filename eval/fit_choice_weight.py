@@ -64,21 +64,22 @@ def best_weight(groups: dict[str, list[ReadShortlist]], weights: Sequence[float]
 
 @contextmanager
 def recording_reads(log: list):  # type: ignore[no-untyped-def]
-    """Every batch the composer gives the model: the candidates (with the cheap scores) and the model's scores."""
+    """Every batch the composer has the model read: the sentences it ends up with (a window reader may put a
+    neighbour in a sentence's place), their cheap scores and the model's scores."""
     from rag.composer import Composer
 
-    original = Composer._score
+    original = Composer._read
 
-    def score(self, q, cands):  # type: ignore[no-untyped-def]
-        out = original(self, q, cands)
-        log.append(([c.sentence.text for c in cands], [c.score for c in cands], [s.logit for s in out]))
+    def read(self, q, shortlist, cheap, first, last, cands):  # type: ignore[no-untyped-def]
+        out = original(self, q, shortlist, cheap, first, last, cands)
+        log.append(([c.sentence.text for c in shortlist[first:last]], cheap[first:last], [s.logit for s in out]))
         return out
 
-    Composer._score = score  # type: ignore[method-assign]
+    Composer._read = read  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Composer._score = original  # type: ignore[method-assign]
+        Composer._read = original  # type: ignore[method-assign]
 
 
 def read_questions(articles: list[dict], questions: list[dict], model: str) -> list[ReadShortlist]:

@@ -169,17 +169,21 @@ def best_span(
     log_prob = float(s[i] - _logsumexp(s) + e[j] - _logsumexp(e))
     begin = enc.sentence_starts[row]
     offs = enc.offsets[row]
-    start = max(0, offs[first + i][0] - begin)
-    end = min(len(sentence), offs[first + j][1] - begin)
+    chars = whole_words(sentence, offs[first + i][0] - begin, offs[first + j][1] - begin)
+    return (*chars, float(np.exp(log_prob))) if chars else None
+
+
+def whole_words(sentence: str, start: int, end: int) -> tuple[int, int] | None:
+    """The characters [start, end) of `sentence`, clipped to it and widened to whole words, without the
+    trailing punctuation; None when nothing is left."""
+    start, end = max(0, start), min(len(sentence), end)
     while start > 0 and _WORD_CHAR.match(sentence[start - 1]):
         start -= 1
     while end < len(sentence) and _WORD_CHAR.match(sentence[end]):
         end += 1
     while end > start and sentence[end - 1] in ".,;:":
         end -= 1
-    if end <= start:
-        return None
-    return start, end, float(np.exp(log_prob))
+    return (start, end) if end > start else None
 
 
 def _logsumexp(x: np.ndarray) -> float:
@@ -235,7 +239,7 @@ class AnswerScorer:
     """
 
     ONNX_NAME = "answer-model"
-    OUTPUTS = ("answer_logit", "start_logits", "end_logits")
+    OUTPUTS: tuple[str, ...] = ("answer_logit", "start_logits", "end_logits")
 
     def __init__(
         self, folder: Path = MODEL_DIR, threads: int = 1, backend: str = "auto", verify_checksums: bool = True

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .answer_model import MODEL_DIR as _SHIPPED_MODEL_DIR
 from .answer_model import AnswerScorer
+from .answer_reader import scorer_for
 from .calibration import Calibration, load_calibration
 from .composer import Composer, QuestionPart
 from .corpus import Document, load_corpus
@@ -337,7 +338,7 @@ def answer_model_for(settings: Settings) -> tuple[AnswerScorer | None, Calibrati
             f"answer model {settings.answer_model!r} not found (looked in {folder}); "
             "use Settings(answer_model=None) for the baseline composer"
         )
-    scorer = AnswerScorer(
+    scorer = scorer_for(
         folder,
         threads=settings.query_threads,
         backend=settings.query_backend,

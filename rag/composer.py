@@ -11,7 +11,9 @@ the model's best score, how sure its span head is, and the signals it cannot see
 corpus never uses, a number the sentence lacks, a name its document never uses, whether the sentence
 holds the asked-for kind of phrase) gives P(right). Below
 `Settings.answer_threshold` the answer abstains. With `Settings(answer_model=None)` the hand-set
-baseline decides instead (kept for comparison in `rag eval --compare`).
+baseline decides instead (kept for comparison in `rag eval --compare`). A window reader (an answer model of
+format "window", rag/answer_reader.py) reads each shortlisted sentence among `Settings.reader_neighbours` body
+sentences either side, and the sentence its best span lies in takes the shortlisted one's place.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from .abstention import missing_reason
 from .answer_model import AnswerScorer, PairScore
+from .answer_reader import ReaderScorer
 from .calibration import Calibration
 from .chunking import Sentence
 from .corpus import Document
@@ -169,7 +172,7 @@ class Composer:
         weight = self.choice_weight
         read = min(self.settings.rerank_first, len(shortlist))
         while True:
-            scores += self._score(q, shortlist[len(scores) : read])
+            scores += self._read(q, shortlist, cheap, len(scores), read, cands)
             order = choice_order([s.logit for s in scores], cheap, weight)
             features = self._features(q, shortlist[order[0]], scores[order[0]], scores, order, signals)
             confidence = calibration.probability(features)
@@ -232,7 +235,8 @@ class Composer:
             options.append((leaned_on.sentence, score or self._score(q, [leaned_on])[0]))
         found = []
         for s, score in options:
-            span = short_answer_span(s.text, score.span, q) if score.span else None
+            own = not getattr(score, "part", 0)  # a window reader's span may lie in a neighbour
+            span = short_answer_span(s.text, score.span, q) if score.span and own else None
             if span is not None and (span[1] - span[0]) < len(s.text) * 0.9:
                 found.append((score.logit, s, span))
         if not found:
@@ -241,10 +245,39 @@ class Composer:
         start, end = s.start + span[0], s.start + span[1]
         return ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
 
+    def _read(
+        self, q: Question, shortlist: list[Candidate], cheap: list[float], first: int, last: int, cands: list[Candidate]
+    ) -> list[PairScore]:
+        """Score shortlist[first:last]. When the window reader finds its best span in a neighbour of the
+        sentence it was given, that neighbour takes the sentence's place (with its own cheap score)."""
+        scores = self._score(q, shortlist[first:last])
+        by_key: dict[tuple[str, int], Candidate] | None = None
+        for k, score in enumerate(scores, first):
+            part = getattr(score, "part", 0)
+            if not part:
+                continue
+            s = shortlist[k].sentence
+            neighbour = self.store.sentences.get((s.doc_id, s.index + part))
+            if neighbour is None:  # cannot happen: the window held it
+                continue
+            if by_key is None:
+                by_key = {_key(c): c for c in cands}
+            found = by_key.get((neighbour.doc_id, neighbour.index))
+            shortlist[k] = found or Candidate(neighbour, shortlist[k].chunk_id, 0.0, 0.0, 0.0, cheap[k])
+            cheap[k] = shortlist[k].score if found else cheap[k]
+        return scores
+
     def _score(self, q: Question, cands: Sequence[Candidate]) -> list[PairScore]:
         assert self.scorer is not None
         titles = [self.documents[c.sentence.doc_id].title for c in cands]
         texts = [c.sentence.scored_text for c in cands]
+        if isinstance(self.scorer, ReaderScorer):
+            windows, focuses = [], []
+            for c, text in zip(cands, texts):
+                before, after = self._body_neighbours(c.sentence, self.settings.reader_neighbours)
+                windows.append([n.text for n in before] + [text] + [n.text for n in after])
+                focuses.append(len(before))
+            return list(self.scorer.read(q.query, windows, focuses))
         contexts = None
         if self.scorer.context_words:
             contexts = [prev.text if (prev := self._body_sentence_before(c.sentence)) else "" for c in cands]
@@ -268,6 +301,22 @@ class Composer:
             return None
         prev = self.store.sentences.get((s.doc_id, s.index - 1))
         return prev if prev is not None and prev.kind == "body" else None
+
+    def _body_neighbours(self, s: Sentence, n: int) -> tuple[list[Sentence], list[Sentence]]:
+        """Up to `n` body sentences either side of a body sentence, nearest last/first: the passage the window
+        reader reads it in (a heading or a metadata line ends the run)."""
+        if s.kind != "body" or n <= 0:
+            return [], []
+        runs: list[list[Sentence]] = []
+        for step in (-1, 1):
+            run = []
+            for k in range(1, n + 1):
+                other = self.store.sentences.get((s.doc_id, s.index + step * k))
+                if other is None or other.kind != "body":
+                    break
+                run.append(other)
+            runs.append(run[::-1] if step < 0 else run)
+        return runs[0], runs[1]
 
     def _features(
         self,

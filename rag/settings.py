@@ -64,6 +64,9 @@ class Settings:
     answer_model: str | None = "answer-minilm"
     rerank_candidates: int = 3  # at most this many shortlisted sentences are read by the answer model per part
     rerank_first: int = 1  # it reads this many first and the rest only when none of those is answered
+    # a window reader (answer model of format "window") reads each sentence with this many body sentences
+    # either side, and may answer from any of them (1: better SQuAD decisions and faster than 2, model card)
+    reader_neighbours: int = 1
     answer_threshold: float | None = None  # P(right) below which to abstain; None = the model's calibrated choice
     # how much the cheap scorer's score adds to the model's logit when choosing among the sentences read;
     # None = the model's calibrated choice (calibration.json), 0 = the logit alone
@@ -137,6 +140,8 @@ class Settings:
                 f"rerank_first must be between 1 and rerank_candidates ({self.rerank_candidates}), "
                 f"got {self.rerank_first}"
             )
+        if not 0 <= self.reader_neighbours <= 5:
+            raise ValueError(f"reader_neighbours must be between 0 and 5, got {self.reader_neighbours}")
         if self.answer_threshold is not None and not 0.0 <= self.answer_threshold <= 1.0:
             raise ValueError(f"answer_threshold must be between 0 and 1, got {self.answer_threshold}")
         if self.choice_weight is not None and not 0.0 <= self.choice_weight <= 100.0:

@@ -336,6 +336,7 @@ def test_a_model_trained_with_context_is_given_the_body_sentence_before_each_can
     folder = tmp_path / "with-context"
     shutil.copytree(MODEL_DIR, folder)
     config = json.loads((folder / "config.json").read_text())
+    config.pop("format", None)  # a sentence-pair model, whatever the shipped one is
     (folder / "config.json").write_text(json.dumps({**config, "context_words": 16}))
     assistant = Assistant.load(
         corpus_dir=ROOT / "corpus",
@@ -365,3 +366,59 @@ def test_a_model_trained_with_context_is_given_the_body_sentence_before_each_can
 def test_rerank_first_must_fit_the_shortlist(kwargs):
     with pytest.raises(ValueError, match="rerank_first"):
         Settings(**kwargs)
+
+
+@pytest.mark.parametrize("neighbours", [-1, 6])
+def test_reader_neighbours_must_be_a_small_count(neighbours):
+    with pytest.raises(ValueError, match="reader_neighbours must be between 0 and 5"):
+        Settings(reader_neighbours=neighbours)
+
+
+@pytest.mark.parametrize("neighbours", [1, 2])
+def test_a_window_reader_reads_each_candidate_among_its_body_neighbours_and_may_quote_one(
+    embedder, tmp_path, neighbours
+):
+    import json
+    import shutil
+
+    from rag.answer_model import MODEL_DIR
+    from rag.answer_reader import ReaderScore
+
+    folder = tmp_path / "reader"
+    shutil.copytree(MODEL_DIR, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "format": "window"}))
+    assistant = Assistant.load(
+        corpus_dir=ROOT / "corpus",
+        index_dir=tmp_path / "index",
+        embedder=embedder,
+        settings=Settings(answer_model=str(folder), rerank_first=3, answer_threshold=0.0, reader_neighbours=neighbours),
+    )
+    seen: list[tuple[list[str], int]] = []
+    read = assistant.answer_scorer.read
+
+    def pointing_back(question, windows, focuses):
+        seen.extend(zip(windows, focuses))
+        scores = read(question, windows, focuses)
+        # the first window answers from the sentence before its candidate, when it has one
+        if focuses[0] > 0:
+            scores[0] = ReaderScore(50.0, (0, 5), 0.99, -1)
+        return scores
+
+    assistant.answer_scorer.read = pointing_back
+    answer = assistant.ask("Where was the fifth export strategy meeting held?")
+    assert len(seen) == 3
+    by_text = {s.text: s for s in assistant.store.sentences.values()}
+    for window, focus in seen:
+        s = by_text[window[focus]]
+        assert len(window) - 1 <= 2 * neighbours
+        for offset, text in enumerate(window, -focus):
+            other = assistant.store.sentences[(s.doc_id, s.index + offset)]
+            assert other.text == text and (offset == 0 or other.kind == "body")
+        if focus < neighbours:  # the run stopped: at the start of the document or at a heading or header field
+            before = assistant.store.sentences.get((s.doc_id, s.index - focus - 1))
+            assert before is None or before.kind != "body"
+    window, focus = seen[0]
+    assert focus > 0  # the cheap scorer's first pick has a body sentence before it ...
+    assert window[focus - 1] in [c.quote for c in answer.citations]  # ... which the reader pointed to
+    assert window[focus] not in [c.quote for c in answer.citations]
