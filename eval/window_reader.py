@@ -4,6 +4,8 @@ the shipped sentence-pair answer model, on the validation articles' gold paragra
     python eval/window_reader.py train --examples 40000 --minutes 78 --out eval/.train-cache/window-reader
     python eval/window_reader.py train --init eval/.train-cache/window-reader --skip 40000 --examples 55000 \
         --minutes 95 --out eval/.train-cache/window-reader-2      # a next stage, on questions not yet seen
+    python eval/window_reader.py train --init eval/.train-cache/window-reader-2 --skip 95000 --examples 35000 \
+        --minutes 62 --out eval/.train-cache/window-reader-3      # the rest of the first epoch (stopped at 69%)
     python eval/window_reader.py compare --reader eval/.train-cache/window-reader-2
 
 Issue 28 asks to choose between sentence pairs and passage windows by measurement. This is that measurement,
