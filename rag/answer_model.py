@@ -166,7 +166,7 @@ def best_span(
     mask = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
     scores = np.where(mask, scores, -np.inf)
     i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    log_prob = float(s[i] - _logsumexp(s) + e[j] - _logsumexp(e))
+    log_prob = float(s[i] - logsumexp(s) + e[j] - logsumexp(e))
     begin = enc.sentence_starts[row]
     offs = enc.offsets[row]
     chars = whole_words(sentence, offs[first + i][0] - begin, offs[first + j][1] - begin)
@@ -186,7 +186,7 @@ def whole_words(sentence: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
-def _logsumexp(x: np.ndarray) -> float:
+def logsumexp(x: np.ndarray) -> float:
     top = float(np.max(x))
     return top + float(np.log(np.sum(np.exp(x - top))))
 

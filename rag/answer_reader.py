@@ -32,6 +32,7 @@ from .answer_model import (
     PairScore,
     base_model_path,
     fit_question,
+    logsumexp,
     read_config,
     whole_words,
 )
@@ -149,16 +150,11 @@ def window_score(
         return ReaderScore(NO_SPAN, None, 0.0, 0)
     top, part, i, j = best
     allowed = [0] + [k for k, sid in enumerate(enc.sequence_ids[row]) if sid == 1]
-    log_prob = s[i] - _logsumexp(s[allowed]) + e[j] - _logsumexp(e[allowed])
+    log_prob = s[i] - logsumexp(s[allowed]) + e[j] - logsumexp(e[allowed])
     begin = enc.part_spans[row][part][0]
     offs = enc.offsets[row]
     chars = whole_words(window[focus + part], offs[i][0] - begin, offs[j][1] - begin)
     return ReaderScore(top - float(s[0] + e[0]), chars, float(np.exp(log_prob)), part)
-
-
-def _logsumexp(x: np.ndarray) -> float:
-    top = float(np.max(x))
-    return top + float(np.log(np.sum(np.exp(x - top))))
 
 
 def span_heads(network: Any) -> Any:
