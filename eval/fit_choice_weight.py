@@ -70,8 +70,9 @@ def recording_reads(log: list):  # type: ignore[no-untyped-def]
 
     original = Composer._read
 
-    def read(self, q, shortlist, cheap, first, last, cands):  # type: ignore[no-untyped-def]
-        out = original(self, q, shortlist, cheap, first, last, cands)
+    def read(self, q, shortlist, cheap, scores, last, cands, covered):  # type: ignore[no-untyped-def]
+        first = len(scores)
+        out = original(self, q, shortlist, cheap, scores, last, cands, covered)
         log.append(([c.sentence.text for c in shortlist[first:last]], cheap[first:last], [s.logit for s in out]))
         return out
 

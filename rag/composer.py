@@ -168,11 +168,12 @@ class Composer:
         calibration = self.calibration or Calibration((("model_logit", 1.0),), 0.5)
         threshold = self.answer_threshold
         scores: list[PairScore] = []
+        covered: dict[tuple[str, int], int] = {}  # sentence -> the shortlisted one whose window read it
         cheap = [c.score for c in shortlist]  # before the model's logit takes the candidates' score
         weight = self.choice_weight
         read = min(self.settings.rerank_first, len(shortlist))
         while True:
-            scores += self._read(q, shortlist, cheap, len(scores), read, cands)
+            scores += self._read(q, shortlist, cheap, scores, read, cands, covered)
             order = choice_order([s.logit for s in scores], cheap, weight)
             features = self._features(q, shortlist[order[0]], scores[order[0]], scores, order, signals)
             confidence = calibration.probability(features)
@@ -246,13 +247,34 @@ class Composer:
         return ShortAnswer(s.doc_id, start, end, self.documents[s.doc_id].text[start:end])
 
     def _read(
-        self, q: Question, shortlist: list[Candidate], cheap: list[float], first: int, last: int, cands: list[Candidate]
+        self,
+        q: Question,
+        shortlist: list[Candidate],
+        cheap: list[float],
+        scores: Sequence[PairScore],
+        last: int,
+        cands: list[Candidate],
+        covered: dict[tuple[str, int], int],
     ) -> list[PairScore]:
-        """Score shortlist[first:last]. When the window reader finds its best span in a neighbour of the
-        sentence it was given, that neighbour takes the sentence's place (with its own cheap score)."""
-        scores = self._score(q, shortlist[first:last])
+        """Score shortlist[len(scores):last]. When the window reader finds its best span in a neighbour of the
+        sentence it was given, that neighbour takes the sentence's place (with its own cheap score). With
+        `Settings.reader_skip_covered`, a sentence that an earlier window already held is not read again: it
+        takes that window's result (`covered` remembers which window held what)."""
+        first = len(scores)
+        fresh, copies = list(range(first, last)), {}
+        if isinstance(self.scorer, ReaderScorer) and self.settings.reader_skip_covered:
+            fresh = []
+            for k in range(first, last):
+                if _key(shortlist[k]) in covered:
+                    copies[k] = covered[_key(shortlist[k])]
+                    continue
+                fresh.append(k)
+                before, after = self._body_neighbours(shortlist[k].sentence, self.settings.reader_neighbours)
+                for member in [*before, shortlist[k].sentence, *after]:
+                    covered.setdefault((member.doc_id, member.index), k)
+        new = dict(zip(fresh, self._score(q, [shortlist[k] for k in fresh])))
         by_key: dict[tuple[str, int], Candidate] | None = None
-        for k, score in enumerate(scores, first):
+        for k, score in new.items():
             part = getattr(score, "part", 0)
             if not part:
                 continue
@@ -265,7 +287,15 @@ class Composer:
             found = by_key.get((neighbour.doc_id, neighbour.index))
             shortlist[k] = found or Candidate(neighbour, shortlist[k].chunk_id, 0.0, 0.0, 0.0, cheap[k])
             cheap[k] = shortlist[k].score if found else cheap[k]
-        return scores
+        out = []
+        for k in range(first, last):
+            if k in new:
+                out.append(new[k])
+                continue
+            j = copies[k]  # an earlier window's answer stands for this sentence too
+            shortlist[k], cheap[k] = shortlist[j], cheap[j]
+            out.append(new[j] if j in new else scores[j])
+        return out
 
     def _score(self, q: Question, cands: Sequence[Candidate]) -> list[PairScore]:
         assert self.scorer is not None

@@ -422,3 +422,42 @@ def test_a_window_reader_reads_each_candidate_among_its_body_neighbours_and_may_
     assert focus > 0  # the cheap scorer's first pick has a body sentence before it ...
     assert window[focus - 1] in [c.quote for c in answer.citations]  # ... which the reader pointed to
     assert window[focus] not in [c.quote for c in answer.citations]
+
+
+def test_a_window_reader_can_skip_sentences_an_earlier_window_held(embedder, tmp_path):
+    import json
+    import shutil
+
+    from rag.answer_model import MODEL_DIR
+
+    folder = tmp_path / "reader"
+    shutil.copytree(MODEL_DIR, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "format": "window"}))
+    question = "Which hospital will work with MIT on medical big data?"
+    seen: dict[bool, list[tuple[list[str], int]]] = {}
+    for skip in (False, True):
+        settings = Settings(answer_model=str(folder), rerank_first=3, answer_threshold=0.0, reader_skip_covered=skip)
+        assistant = Assistant.load(
+            corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index", embedder=embedder, settings=settings
+        )
+        windows: list[tuple[list[str], int]] = []
+        read = assistant.answer_scorer.read
+
+        def recording(q, ws, focuses, read=read, windows=windows):
+            windows.extend((list(w), f) for w, f in zip(ws, focuses))
+            return read(q, ws, focuses)
+
+        assistant.answer_scorer.read = recording
+        answer = assistant.ask(question)
+        assert answer.answered and answer.signals["sentences_read"] == 3
+        seen[skip] = windows
+
+    def rereads(windows: list[tuple[list[str], int]]) -> bool:
+        """Whether some window's candidate sentence was held by an earlier window."""
+        return any(w[f] in {t for earlier, _ in windows[:k] for t in earlier} for k, (w, f) in enumerate(windows))
+
+    read_all, skipping = seen[False], seen[True]
+    assert len(read_all) == 3 and rereads(read_all)
+    assert len(skipping) < 3 and not rereads(skipping)
+    assert skipping[0] == read_all[0] and all(w in read_all for w in skipping)  # the rest are read as before
