@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,13 +69,14 @@ def pair_text(title: str, sentence: str, context: str = "") -> tuple[str, int]:
     return prefix + sentence, len(prefix)
 
 
-@lru_cache(maxsize=2)
-def load_tokenizer(model_path: str | None = None) -> Any:
-    """The base model's WordPiece tokenizer (the `tokenizers` library: no torch, no transformers)."""
+@lru_cache(maxsize=4)
+def load_tokenizer(model_path: str | None = None, max_length: int = MAX_LENGTH) -> Any:
+    """The base model's WordPiece tokenizer (the `tokenizers` library: no torch, no transformers), cutting the
+    second text (never the question) at `max_length` tokens: the pair's sentence, or the reader's passage."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(Path(model_path or base_model_path()) / "tokenizer.json"))
-    tok.enable_truncation(max_length=MAX_LENGTH, strategy="only_second")
+    tok.enable_truncation(max_length=max_length, strategy="only_second")
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     return tok
 
@@ -130,14 +131,19 @@ def encode_pairs(
     )
     fitted = {q: fit_question(q, model_path) for q in set(questions)}
     encodings = tok.encode_batch([(fitted[q], second) for q, second in zip(questions, seconds)])
-    return EncodedPairs(
-        input_ids=np.array([e.ids for e in encodings], dtype=np.int64),
-        attention_mask=np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        token_type_ids=np.array([e.type_ids for e in encodings], dtype=np.int64),
-        offsets=[e.offsets for e in encodings],
-        sequence_ids=[e.sequence_ids for e in encodings],
-        sentence_starts=list(starts),
-    )
+    return EncodedPairs(**encoded_fields(encodings), sentence_starts=list(starts))
+
+
+def encoded_fields(encodings: Sequence[Any]) -> dict[str, Any]:
+    """What every batch of (question, text) encodings keeps: the model's three inputs, and each token's
+    characters and segment (to map token scores back to the text)."""
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        "offsets": [e.offsets for e in encodings],
+        "sequence_ids": [e.sequence_ids for e in encodings],
+    }
 
 
 def sentence_token_range(enc: EncodedPairs, row: int) -> tuple[int, int]:
@@ -356,24 +362,26 @@ class AnswerScorer:
             return self._network
 
     def logits(self, enc: EncodedPairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, s, e = self._outputs(enc, self._net)
+        return a, s, e
+
+    def _outputs(self, enc: Any, torch_module: Callable[[], Any]) -> tuple[np.ndarray, ...]:
+        """The graph's OUTPUTS for a batch with the three inputs: on ONNX Runtime when exported, else on the
+        torch module (`torch_module()`, loaded on first use) at this scorer's thread count."""
         if self._onnx is not None:
             out = self._onnx.run(enc.input_ids, enc.attention_mask, enc.token_type_ids, outputs=self.OUTPUTS)
-            return out["answer_logit"], out["start_logits"], out["end_logits"]
+            return tuple(out[name] for name in self.OUTPUTS)
         import torch
 
-        network = self._net()
+        module = torch_module()
         with torch.inference_mode():
             previous = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             try:
-                a, s, e = network(
-                    torch.from_numpy(enc.input_ids),
-                    torch.from_numpy(enc.attention_mask),
-                    torch.from_numpy(enc.token_type_ids),
-                )
+                got = module(*(torch.from_numpy(x) for x in (enc.input_ids, enc.attention_mask, enc.token_type_ids)))
             finally:
                 torch.set_num_threads(previous)
-        return a.numpy(), s.numpy(), e.numpy()
+        return tuple(x.numpy() for x in got)
 
     def score(
         self,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,9 @@ from .answer_model import (
     VERIFY_SENTENCES,
     AnswerScorer,
     PairScore,
-    base_model_path,
+    encoded_fields,
     fit_question,
+    load_tokenizer,
     logsumexp,
     read_config,
     whole_words,
@@ -41,17 +41,6 @@ WINDOW_FORMAT = "window"
 WINDOW_TOKENS = 256  # the reader's training windows (eval/window_reader.py MAX_LENGTH)
 READER_ANSWER_TOKENS = 30  # the longest span it was trained to give (eval/window_reader.py MAX_ANSWER_TOKENS)
 NO_SPAN = -30.0  # the score of a sentence the window could not hold
-
-
-@lru_cache(maxsize=2)
-def window_tokenizer(model_path: str | None = None) -> Any:
-    """The base model's WordPiece tokenizer, cutting the passage (never the question) at WINDOW_TOKENS."""
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(Path(model_path or base_model_path()) / "tokenizer.json"))
-    tok.enable_truncation(max_length=WINDOW_TOKENS, strategy="only_second")
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
-    return tok
 
 
 @dataclass(frozen=True)
@@ -107,18 +96,11 @@ def passage_of(sentences: Sequence[str], focus: int = 0) -> tuple[str, dict[int,
 
 def encode_windows(question: str, windows: Sequence[Sequence[str]], focuses: Sequence[int]) -> EncodedWindows:
     """One row per window: the question, then the window's sentences as one passage."""
-    tok = window_tokenizer()
+    tok = load_tokenizer(max_length=WINDOW_TOKENS)
     passages = [passage_of(w, f) for w, f in zip(windows, focuses)]
     q = fit_question(question)
     encodings = tok.encode_batch([(q, text) for text, _ in passages])
-    return EncodedWindows(
-        input_ids=np.array([e.ids for e in encodings], dtype=np.int64),
-        attention_mask=np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        token_type_ids=np.array([e.type_ids for e in encodings], dtype=np.int64),
-        offsets=[e.offsets for e in encodings],
-        sequence_ids=[e.sequence_ids for e in encodings],
-        part_spans=[spans for _, spans in passages],
-    )
+    return EncodedWindows(**encoded_fields(encodings), part_spans=[spans for _, spans in passages])
 
 
 def window_score(
@@ -219,20 +201,8 @@ class ReaderScorer(AnswerScorer):
         return verify_onnx(path, heads, feeds, self.OUTPUTS, min_cosine=0.9999, atol=1e-3)
 
     def window_logits(self, enc: EncodedWindows) -> tuple[np.ndarray, np.ndarray]:
-        if self._onnx is not None:
-            out = self._onnx.run(enc.input_ids, enc.attention_mask, enc.token_type_ids, outputs=self.OUTPUTS)
-            return out["start_logits"], out["end_logits"]
-        import torch
-
-        heads = self._span_heads()
-        with torch.inference_mode():
-            previous = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                s, e = heads(*(torch.from_numpy(x) for x in (enc.input_ids, enc.attention_mask, enc.token_type_ids)))
-            finally:
-                torch.set_num_threads(previous)
-        return s.numpy(), e.numpy()
+        s, e = self._outputs(enc, self._span_heads)
+        return s, e
 
     def read(self, question: str, windows: Sequence[Sequence[str]], focuses: Sequence[int]) -> list[ReaderScore]:
         """Each window's best span against its null answer; `windows[k][focuses[k]]` is the candidate."""
