@@ -268,12 +268,13 @@ def test_readme_blocks_are_replaced_between_markers(fixture_report, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(
         "intro\n<!-- eval:sets -->\nOLD-TEXT\n<!-- /eval:sets -->\n<!-- eval:squad -->\nkeep\n"
-        "<!-- /eval:squad -->\nend\n",
+        "<!-- /eval:squad -->\n<!-- eval:risk -->\n<!-- /eval:risk -->\nend\n",
         encoding="utf-8",
     )
-    assert update_readme(readme, fixture_report) == ["sets"]
+    assert update_readme(readme, fixture_report) == ["sets", "risk"]
     text = readme.read_text(encoding="utf-8")
     assert "OLD-TEXT" not in text and "| exact-quote rate | 1.000 |" in text
+    assert "<!-- eval:risk -->\n| set |" in text and "_\n<!-- /eval:risk -->" in text  # an empty block filled
     assert "keep" in text and text.startswith("intro\n") and text.endswith("end\n")
 
 
@@ -392,3 +393,55 @@ def test_risk_coverage_answers_fewer_and_better_as_the_threshold_rises():
         {"threshold": 0.7, "coverage": 0.4, "precision": 1.0},
         {"threshold": 0.95, "coverage": 0.0, "precision": None},
     ]
+
+
+@pytest.mark.parametrize(
+    "span, exact, holds",
+    [
+        ("the Boston hub", True, True),  # SQuAD normalisation: articles, case
+        ("Boston", False, False),  # shorter than every gold answer
+        ("Boston hub in Massachusetts", False, True),
+        ("Seoul", False, False),
+    ],
+)
+def test_a_short_answer_is_scored_by_exact_match_and_by_holding_a_gold_answer(span, exact, holds):
+    from rag.evaluation import metrics as M
+
+    golds = ["Boston hub", "the biotech hub in Boston"]
+    assert M.exact_match(span, golds) is exact
+    assert M.contains_answer(span, golds) is holds
+
+
+def test_short_answer_scores_count_only_answered_questions_with_a_span():
+    from rag.evaluation import metrics as M
+
+    records = [
+        {"answered": True, "short_answer": "Boston hub", "short_exact": True, "short_contains": True},
+        {"answered": True, "short_answer": "the hub in Boston", "short_exact": False, "short_contains": True},
+        {"answered": True, "short_answer": "Seoul", "short_exact": False, "short_contains": False},
+        {"answered": True, "short_answer": None, "short_exact": False, "short_contains": False},
+        {"answered": False, "short_answer": "Boston hub", "short_exact": True, "short_contains": True},
+    ]
+    scores = M.short_answer_scores(records)
+    assert scores == {"short_answer_exact": 1 / 3, "short_answer_contains": 2 / 3, "short_answer_given": 3 / 4}
+    assert M.short_answer_scores([]) == dict.fromkeys(scores)
+
+
+def test_each_set_reports_its_risk_coverage_curve_and_the_report_tabulates_it(fixture_report):
+    from rag.evaluation.report import RISK_COVERAGE_STEPS, markdown
+
+    fixture = fixture_report["sets"]["fixture"]
+    curve = fixture["risk_coverage"]
+    coverage = [p["coverage"] for p in curve]
+    assert coverage == sorted(coverage, reverse=True) and 0.0 <= coverage[-1] <= coverage[0] <= 1.0
+    items = fixture["items"]
+    # the coverage at a threshold is the share of questions whose confidence clears it
+    point = next(p for p in curve if p["threshold"] == 0.5)
+    assert point["coverage"] == round(sum(i["confidence"] >= 0.5 for i in items) / len(items), 4)
+    for key in ("short_answer_exact", "short_answer_contains", "short_answer_given"):
+        value = fixture["metrics"][key]
+        assert value is None or 0.0 <= value <= 1.0, key
+    text = markdown(fixture_report)
+    assert "### Risk–coverage" in text
+    rows = [line for line in text.splitlines() if line.startswith("| fixture | coverage")]
+    assert len(rows) == 1 and rows[0].count("|") == len(RISK_COVERAGE_STEPS) + 3

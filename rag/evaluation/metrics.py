@@ -40,6 +40,12 @@ def contains_answer(text: str, golds: Iterable[str]) -> bool:
     return any(g and g in hay for g in (normalize_answer(gold) for gold in golds))
 
 
+def exact_match(prediction: str, golds: Iterable[str]) -> bool:
+    """SQuAD's exact match: the normalised prediction is some normalised gold answer."""
+    pred = normalize_answer(prediction)
+    return any(pred == normalize_answer(gold) for gold in golds)
+
+
 def f1_score(prediction: str, gold: str) -> float:
     """Token F1 between two strings after SQuAD normalisation (1.0 when both normalise to nothing)."""
     pred_tokens = normalize_answer(prediction).split()
@@ -181,6 +187,19 @@ def confidence_gap(confidences: Sequence[float], answered: Sequence[bool], right
     if not good or not bad:
         return None
     return sum(good) / len(good) - sum(bad) / len(bad)
+
+
+def short_answer_scores(answerable_records: Iterable[dict]) -> dict[str, float | None]:
+    """Of the answerable questions answered with a short answer (the bold span): the share whose span is a
+    gold answer (SQuAD exact match) and the share whose span holds one; and the share of answered ones that
+    got a span at all (a span is dropped rather than shown wrong: rag/short_answer.py)."""
+    answered = [r for r in answerable_records if r["answered"]]
+    spans = [r for r in answered if r.get("short_answer")]
+    return {
+        "short_answer_exact": rate(r["short_exact"] for r in spans),
+        "short_answer_contains": rate(r["short_contains"] for r in spans),
+        "short_answer_given": rate(bool(r.get("short_answer")) for r in answered),
+    }
 
 
 def risk_coverage(

@@ -13,7 +13,14 @@ SET_ROWS = tuple((m.key, m.label, target(m.key, "article")) for m in METRICS if 
 SQUAD_COLUMNS = labels(
     ("answerable_accuracy", "abstain_precision", "abstain_recall", "overall_accuracy", "answer_precision")
 )
-SQUAD_NOTE_METRICS = ("exact_quote_rate", "calibration_ece", "confidence_gap")  # engine row, below the table
+SQUAD_NOTE_METRICS = (
+    "exact_quote_rate",
+    "calibration_ece",
+    "confidence_gap",
+    "short_answer_exact",
+    "short_answer_contains",
+    "short_answer_given",
+)  # engine row, below the table
 COMPARE_COLUMNS = labels(
     (
         "hit_at_1",
@@ -240,6 +247,24 @@ def failures_text(report: dict, limit: int = 200) -> str:
     return "\n".join(lines[:limit])
 
 
+RISK_COVERAGE_STEPS = tuple(k / 10 for k in range(1, 10))
+
+
+def risk_coverage_table(report: dict) -> str:
+    """One row per set and measure (coverage, precision), one column per threshold 0.1 … 0.9."""
+    rows = []
+    for name in ("article", "fixture", "squad"):
+        curve = {p["threshold"]: p for p in report.get("sets", {}).get(name, {}).get("risk_coverage") or []}
+        points = [curve.get(t) for t in RISK_COVERAGE_STEPS]
+        if not any(points):
+            continue
+        for measure in ("coverage", "precision"):
+            rows.append([name, measure, *(fmt(p[measure]) if p else "–" for p in points)])
+    if not rows:
+        return ""
+    return _table(["set", "", *(f"≥ {t:.1f}" for t in RISK_COVERAGE_STEPS)], rows)
+
+
 def markdown(report: dict) -> str:
     parts = []
     if any(s in report.get("sets", {}) for s in ("article", "fixture")):
@@ -249,6 +274,13 @@ def markdown(report: dict) -> str:
             parts.append("By tag (refused = share refused; the right answer for unanswerable-* tags):\n\n" + tags)
     if "squad" in report.get("sets", {}):
         parts.append("### SQuAD v2.0 sample\n\n" + squad_table(report["sets"]["squad"]))
+    curves = risk_coverage_table(report)
+    if curves:
+        parts.append(
+            "### Risk–coverage\n\nAt each answer threshold (`Settings.answer_threshold`, P(right)): the share of "
+            "questions answered, and of those the share answered right (with the evidence; a gold answer for "
+            "SQuAD).\n\n" + curves
+        )
     if report.get("compare"):
         parts.append("### Ablations\n\n" + compare_table(report["compare"]))
     if report.get("model_load_seconds") is not None:
@@ -354,6 +386,8 @@ def readme_blocks(report: dict) -> dict[str, str]:
             blocks["tags"] = tag_table(report)
     if "squad" in report.get("sets", {}):
         blocks["squad"] = squad_table(report["sets"]["squad"]) + "\n\n" + provenance(report)
+    if risk_coverage_table(report):
+        blocks["risk"] = risk_coverage_table(report) + "\n\n" + provenance(report)
     if report.get("compare"):
         blocks["compare"] = compare_table(report["compare"]) + "\n\n" + provenance(report)
     return blocks
@@ -367,10 +401,10 @@ def update_readme(path: str | Path, report: dict) -> list[str]:
     text = path.read_text(encoding="utf-8")
     done = []
     for name, body in readme_blocks(report).items():
-        pattern = re.compile(rf"(<!-- eval:{name} -->\n).*?(\n<!-- /eval:{name} -->)", re.DOTALL)
+        pattern = re.compile(rf"(<!-- eval:{name} -->\n)(?:.*?\n)??(<!-- /eval:{name} -->)", re.DOTALL)
         match = pattern.search(text)
-        if match:
-            text = text[: match.end(1)] + body + text[match.start(2) :]
+        if match:  # the block may be empty: a section just added
+            text = text[: match.end(1)] + body + "\n" + text[match.start(2) :]
             done.append(name)
     path.write_text(text, encoding="utf-8")
     return done

@@ -161,6 +161,8 @@ def run_items(assistant, items: Sequence[EvalItem], retrieval_mode: str | None =
             "f1": round(M.max_f1(joined, item.answers), 4) if answer.answered and item.answers else 0.0,
             "short_answer": short,
             "short_f1": round(M.max_f1(short, item.answers), 4) if short and item.answers else 0.0,
+            "short_exact": bool(short and item.answers and M.exact_match(short, item.answers)),
+            "short_contains": bool(short and item.answers and M.contains_answer(short, item.answers)),
             "best_ok": item.answerable and M.evidence_quoted(best_quotes, item.evidence),
             "same_without_history": same_alone,
             "split": getattr(item, "split", "test"),
@@ -206,6 +208,7 @@ def summarise(records: Sequence[dict], load_seconds: float | None = None) -> dic
             [r.get("best_ok", False) for r in records],
         ),
         "short_answer_f1": M.mean(r.get("short_f1", 0.0) for r in ans if r["answered"] and r.get("short_answer")),
+        **M.short_answer_scores(ans),
         "topic_switch_same": M.rate(
             r["same_without_history"] for r in records if r.get("same_without_history") is not None
         ),
@@ -269,6 +272,11 @@ def evaluate_items(
         "metrics": summarise(records, load_seconds),
         "counts": counts(records),
         "by_tag": by_tag(records),
+        # what another answer threshold would give; right: answerable, and the sentence it stands behind holds
+        # the evidence (as for the calibration error)
+        "risk_coverage": M.risk_coverage(
+            [r["confidence"] for r in records], [bool(r["answerable"] and r["best_ok"]) for r in records]
+        ),
         "items": records,
     }
 

@@ -117,6 +117,8 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
                     and M.contains_answer(stands_behind[0].quote, q.answers),
                     "short_answer": short,
                     "short_f1": round(M.max_f1(short, q.answers), 4) if short and q.answers else 0.0,
+                    "short_exact": bool(short and q.answers and M.exact_match(short, q.answers)),
+                    "short_contains": bool(short and q.answers and M.contains_answer(short, q.answers)),
                     "answer": answer.text,
                     "top1_sentence": top1,
                     "verbatim_ok": ok,
@@ -137,8 +139,10 @@ def run_squad(path: str | Path, settings=None, embedder=None, keep_items: bool =
     rows["engine"]["short_answer_f1"] = M.mean(
         r["short_f1"] for r in records if r["answerable"] and r["answered"] and r["short_answer"]
     )
+    rows["engine"].update(M.short_answer_scores(r for r in records if r["answerable"]))
     rows["engine"]["reliability"] = M.reliability_table(confidences, [r["best_correct"] for r in records])
-    risk_coverage = M.risk_coverage(confidences, [r["correct"] for r in records])
+    # right if answered: the sentence it stands behind holds a gold answer (an abstention has one too)
+    risk_coverage = M.risk_coverage(confidences, [r["best_correct"] for r in records])
     rows["engine"]["latency_p50_ms"] = M.percentile(latencies, 50)
     rows["engine"]["latency_p95_ms"] = M.percentile(latencies, 95)
     ok = sum(r["verbatim_ok"] for r in records)
