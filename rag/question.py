@@ -255,35 +255,6 @@ def script_language(script: str) -> str:
     return _SCRIPT_NAMES.get(script, script.title())
 
 
-_COUNT_BEFORE = re.compile(rf"(?:\d[\d,.]*|\b{_NUMBER_WORDS})\s+$", _VX)
-# Kinds whose phrase is the whole answer: a "when" question wants the date, a "how much" the sum.
-_TRIMMED_TYPES = ("date", "money")
-_VERBS_LIKE_MONTHS = {"may", "march"}  # lower case: "it may open", not a month
-
-
-def trim_to_answer_type(span: str, question: str, answer_type: str | None) -> tuple[int, int] | None:
-    """The part of a short answer that is the asked-for date or sum ("5-2 early on Wednesday, March 13,
-    2024" -> "Wednesday, March 13, 2024"): from its first such phrase to its last, with a count just
-    before ("three years ago"). None when the span holds none, or the kind has no clear phrase."""
-    if answer_type not in _TRIMMED_TYPES:
-        return None
-    q = question.lower()
-    found = [
-        m
-        for m in ANSWER_TYPE_PATTERNS[answer_type].finditer(span)
-        if m.group(0).strip().lower() not in q and m.group(0).strip() not in _VERBS_LIKE_MONTHS
-    ]
-    if not found:
-        return None
-    start, end = found[0].start(), found[-1].end()
-    count = _COUNT_BEFORE.search(span, 0, start)
-    if count:
-        start = count.start()
-    while end > start and span[end - 1] in " ,.;:":
-        end -= 1
-    return start, end
-
-
 def has_answer_type(sentence: str, question: str, answer_type: str | None) -> bool:
     """Whether the sentence holds a phrase of the asked-for kind that the question itself lacks."""
     if answer_type is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from .answer_types import NEAR_CHARS, asked_type, evidence, is_of_type, phrases_of_type, singular_head
-from .question import Question, trim_to_answer_type
+from .question import Question
 from .text_analysis import STOPWORDS, stem, words
 
 # Words a whole phrase does not end on: conjunctions, prepositions, articles, auxiliaries, relative words.
@@ -105,9 +105,6 @@ def short_answer_span(sentence: str, span: tuple[int, int], question: Question) 
     answer_type = asked_type(question)
     head = singular_head(question.text)
     a, b = _tidy(sentence, *span)
-    trimmed = trim_to_answer_type(sentence[a:b], question.text, question.expected_type)
-    if trimmed:
-        a, b = a + trimmed[0], a + trimmed[1]
     a, b = _drop_copied_parts(sentence, a, b, question, head)
     a, b = _tidy(sentence, a, b)
     phrase = sentence[a:b]
