@@ -26,6 +26,7 @@ from .locking import Lock, index_lock, remove_crash_leftovers
 from .question import analyse_question, needs_history, split_compound, validate_question
 from .retrieval import Retriever
 from .settings import Settings
+from .spelling import SpellingFixer
 from .store import IndexStore, build_store, load_store, save_store
 from .types import Answer
 
@@ -56,6 +57,7 @@ class _State:
     store: IndexStore | MilvusStore
     retriever: Retriever | MilvusRetriever
     composer: Composer
+    spelling: SpellingFixer | None  # None: Settings.correct_spelling is off
 
 
 class Assistant:
@@ -99,6 +101,7 @@ class Assistant:
             store,
             retriever,
             Composer(store, documents, self.settings, self.answer_scorer, self.calibration),
+            SpellingFixer(d.text for d in documents.values()) if self.settings.correct_spelling else None,
         )
 
     # ---- loading -------------------------------------------------------------------------
@@ -214,15 +217,17 @@ class Assistant:
     ) -> Answer:
         """Answer with verbatim, cited sentences, or abstain when the documents don't say."""
         t0 = time.perf_counter()
-        text = validate_question(question, self.settings.max_question_chars)
-        turns = self._clean_history(history)
+        asked = validate_question(question, self.settings.max_question_chars)
+        state = self._state
+        text, turns = asked, self._clean_history(history)
+        if state.spelling is not None:  # what follows reads the question as meant
+            text, turns = state.spelling.correct(asked), [state.spelling.correct(t) for t in turns]
         if top_k is None:
             top_k = self.settings.top_k
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50:
             raise InvalidQuestionError(f"top_k must be an integer from 1 to 50, got {top_k!r}")
         if retrieval_mode not in (None, "hybrid", "dense", "bm25"):
             raise InvalidQuestionError(f"retrieval_mode must be 'hybrid', 'dense' or 'bm25', got {retrieval_mode!r}")
-        state = self._state
         subject = self._previous_subject(turns, retrieval_mode) if turns and needs_history(text) else None
         search_text = follow_up_search_text(text, turns, self.settings.history_turns, subject)
         q = analyse_question(text, search_text)
@@ -242,7 +247,7 @@ class Assistant:
         timings.update(
             validate=(t1 - t0) * 1000, embed=(t2 - t1) * 1000, compose=(t4 - t3) * 1000, total=(t4 - t0) * 1000
         )
-        answer = replace(answer, timings_ms=timings)
+        answer = replace(answer, question=asked, read_as=text if text != asked else None, timings_ms=timings)
         self._remember((text, tuple(turns), retrieval_mode), answer)
         return answer
 

@@ -95,6 +95,8 @@ def _print_answer(answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
+    if answer.read_as:  # a misspelt word was read as a word of the documents (rag/spelling.py)
+        print(f"(read as: {answer.read_as})")
     if not answer.answered:
         print(answer.text)
         print(

@@ -59,6 +59,9 @@ class Settings:
     dense_weight: float = 0.5  # weights of the two rankings in reciprocal-rank fusion (eval/README.md ablations)
     bm25_weight: float = 1.0
     history_turns: int = 2
+    # a question word that is no word at all and one edit from a document word is read as that word
+    # ("hosptial" -> "hospital"; rag/spelling.py); Answer.read_as says so
+    correct_spelling: bool = True
     # answer composition
     # the trained answer model: a name under rag/models/ or a folder path; None = the hand-set baseline composer
     answer_model: str | None = "answer-minilm"

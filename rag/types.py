@@ -74,6 +74,7 @@ class Answer:
     signals: dict = field(default_factory=dict)  # inputs of the confidence model, for inspection and tuning
     short_answer: ShortAnswer | None = None
     abstain_reason: str | None = None  # why, when it is not just "no sentence answers this"
+    read_as: str | None = None  # the question as read, when a misspelt word in it was corrected
 
     def to_dict(self) -> dict:
         return {
@@ -87,6 +88,7 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "abstain_reason": self.abstain_reason,
+            "read_as": self.read_as,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "signals": {k: round(v, 4) for k, v in self.signals.items()},
         }

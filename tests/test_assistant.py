@@ -437,7 +437,13 @@ def test_a_window_reader_can_skip_sentences_an_earlier_window_held(embedder, tmp
     question = "Which hospital will work with MIT on medical big data?"
     seen: dict[bool, list[tuple[list[str], int]]] = {}
     for skip in (False, True):
-        settings = Settings(answer_model=str(folder), rerank_first=3, answer_threshold=0.0, reader_skip_covered=skip)
+        settings = Settings(
+            answer_model=str(folder),
+            rerank_first=3,
+            answer_threshold=0.0,
+            reader_neighbours=1,  # windows that overlap (the default, 0, reads each sentence alone)
+            reader_skip_covered=skip,
+        )
         assistant = Assistant.load(
             corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index", embedder=embedder, settings=settings
         )

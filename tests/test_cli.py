@@ -30,6 +30,13 @@ def test_ask_prints_quote_and_citation(dirs, capsys):
     assert "yoon-biotech-cluster-2023-06-01.md#char=" in out
 
 
+def test_ask_says_how_it_read_a_misspelt_question(dirs, capsys):
+    assert main([*dirs, "ask", "Where was the fifth export strategy meetng held?"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "(read as: Where was the fifth export strategy meeting held?)"
+    assert "Seoul Startup Hub M+" in out[1]
+
+
 def test_ask_json_and_abstention(dirs, capsys):
     assert main([*dirs, "ask", "--json", "--top-k", "2", "How much money will Korea invest?"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -139,3 +139,12 @@ def test_related_passages_outside_the_retrieved_ones_are_shown_as_whole_sentence
     assert plain.startswith("Sentence number ") and plain.endswith("boats."), plain
     assert plain in LONG and len(plain) > len(quote)
     assert f'<mark class="rag-related-quote" data-cite="1">{quote}</mark>' in passage  # the quote stands out
+
+
+def test_a_question_read_with_a_word_corrected_says_how_it_was_read():
+    from dataclasses import replace
+
+    answer = replace(_answered(None), question="Where did it <mvoe>?", read_as="Where did it <move>?")
+    html = render_answer(answer, DOCS)
+    assert '<div class="rag-muted rag-read-as">Read as: Where did it &lt;move&gt;?</div>' in html
+    assert "rag-read-as" not in render_answer(_answered(None), DOCS)

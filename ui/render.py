@@ -201,6 +201,8 @@ def render_answer(answer: Answer, documents: Mapping, show_passages: bool = Fals
                 '<div class="rag-sources rag-related"><div class="rag-sources-h">Related passages — not an answer'
                 f"</div>{_sources(answer.related, answer.passages, documents, related=True)}</div>"
             )
+    if answer.read_as:  # a misspelt word was read as a word of the documents (rag/spelling.py)
+        out += f'<div class="rag-muted rag-read-as">Read as: {esc(answer.read_as)}</div>'
     if show_passages and answer.passages:
         out += _retrieved_table(answer.passages)
     return out + "</div>"
