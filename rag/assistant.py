@@ -101,7 +101,7 @@ class Assistant:
             store,
             retriever,
             Composer(store, documents, self.settings, self.answer_scorer, self.calibration),
-            SpellingFixer(d.text for d in documents.values()) if self.settings.correct_spelling else None,
+            SpellingFixer([d.text for d in documents.values()]) if self.settings.correct_spelling else None,
         )
 
     # ---- loading -------------------------------------------------------------------------
