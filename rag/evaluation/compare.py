@@ -10,6 +10,7 @@ from typing import Any
 
 from .datasets import default_paths, load_jsonl
 from .runner import evaluate_items, get_embedder
+from .significance import PARTS, outcome_fields, paired_bootstrap
 
 CHUNK_SIZES = (48, 96, 160)
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
@@ -71,6 +72,7 @@ def run_compare(
     article_corpus = corpus_dir or default_dir("corpus")
     base_index = index_dir or (None if corpus_dir else default_dir("index"))
     rows = []
+    outcomes: list[dict[str, list[dict]]] = []  # per row, per set: what each question's answer was
     with contextlib.ExitStack() as stack:
         temp_indexes: dict[tuple[str, str], str] = {}
 
@@ -99,6 +101,7 @@ def run_compare(
                 },
                 "sets": {},
             }
+            outcomes.append({})
             if article_items:
                 rep = evaluate_items(
                     "article", article_items, article_corpus, settings, index_for("article", settings), embedder
@@ -108,6 +111,7 @@ def run_compare(
                     "counts": rep["counts"],
                     "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]},
                 }
+                outcomes[-1]["article"] = [outcome_fields(r) for r in rep["items"]]
             if fixture_items:
                 rep = evaluate_items(
                     "fixture",
@@ -122,10 +126,26 @@ def run_compare(
                     "counts": rep["counts"],
                     "problems": {r["id"]: r["problems"] for r in rep["items"] if r["problems"]},
                 }
+                outcomes[-1]["fixture"] = [outcome_fields(r) for r in rep["items"]]
             if "squad" in sets and squad_path:
                 from .squad import run_squad
 
-                rep = run_squad(squad_path, settings, embedder, keep_items=False)
+                rep = run_squad(squad_path, settings, embedder)
                 row["sets"]["squad"] = {"metrics": rep["metrics"], "counts": rep["counts"], "rows": rep["rows"]}
+                outcomes[-1]["squad"] = [outcome_fields(r) for r in rep["items"]]
             rows.append(row)
+    add_differences(rows, outcomes)
     return {"rows": rows, "sets": list(sets)}
+
+
+def add_differences(rows: list[dict], outcomes: list[dict[str, list[dict]]]) -> None:
+    """Each row's difference from the first (the defaults) on every metric of each set, with its paired-bootstrap
+    95% interval (`significance.py`), under the row's `sets[name]["differences"]`."""
+    for row, row_outcomes in list(zip(rows, outcomes))[1:]:
+        for name, records in row_outcomes.items():
+            base = outcomes[0].get(name)
+            if not base:
+                continue
+            metrics = row["sets"][name]["metrics"]
+            found = {m: paired_bootstrap(base, records, m) for m in PARTS if m in metrics}
+            row["sets"][name]["differences"] = {m: d.to_dict() for m, d in found.items() if d is not None}

@@ -201,11 +201,20 @@ VERDICT_METRICS = (
     "abstain_recall",
     "answerable_accuracy",
     "overall_accuracy",
+    "answer_precision",
 )
 
 
+def _interval(d: dict | None) -> str:
+    """ "+0.031, 95% CI −0.012 to +0.074" from a `significance.Difference` dict ("" when there is none)."""
+    if not d:
+        return ""
+    return f", {d['difference']:+.3f}, 95% CI {d['low']:+.3f} to {d['high']:+.3f}" + (", clear" if d["clear"] else "")
+
+
 def compare_verdict(result: dict) -> list[str]:
-    """Where an ablation beats the defaults (first row) on a quality metric, by more than 0.005."""
+    """Where an ablation beats the defaults (first row) on a quality metric, by more than 0.005, with the paired
+    bootstrap's 95% interval of the difference ("clear" when it leaves out zero); and where one is clearly worse."""
     rows = result.get("rows", [])
     if len(rows) < 2:
         return []
@@ -214,20 +223,24 @@ def compare_verdict(result: dict) -> list[str]:
         if s not in default["sets"]:
             continue
         base = default["sets"][s]["metrics"]
-        wins = []
+        wins, losses = [], []
         for r in rows[1:]:
             m = r["sets"].get(s, {}).get("metrics", {})
+            differences = r["sets"].get(s, {}).get("differences", {})
             for key in VERDICT_METRICS:
-                if m.get(key) is not None and base.get(key) is not None and m[key] > base[key] + 0.005:
-                    wins.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])})")
-        lines.append(
-            f"{s}: "
-            + (
-                "the defaults are best or tied on every quality column"
-                if not wins
-                else "beats the defaults: " + "; ".join(wins)
-            )
+                if m.get(key) is None or base.get(key) is None:
+                    continue
+                d = differences.get(key)
+                if m[key] > base[key] + 0.005:
+                    wins.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])}{_interval(d)})")
+                elif d and d["clear"] and d["difference"] < 0:
+                    losses.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])}{_interval(d)})")
+        verdict = (
+            "the defaults are best or tied on every quality column"
+            if not wins
+            else "beats the defaults: " + "; ".join(wins)
         )
+        lines.append(f"{s}: {verdict}" + ("; clearly worse: " + "; ".join(losses) if losses else ""))
     return lines
 
 
