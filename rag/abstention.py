@@ -64,18 +64,44 @@ def _focus_phrases(question: str) -> list[str]:
     return [" ".join(ws) for ws in found]
 
 
+def _phrase_pattern(words: list[str], gap: bool) -> str:
+    """A regex for the words in order, as whole words; with `gap`, up to two more words may stand between two of
+    them ("Hongneung cluster" in "Hongneung biomedical cluster"), never across a comma or other punctuation."""
+    between = r"(?:\s+[\w'’-]+){0,2}?\s+" if gap else r"\s+"
+    return r"(?<![\w'’-])" + between.join(re.escape(w) for w in words) + r"(?![\w-])"
+
+
+def _inserted_words(phrase: list[str], found: str) -> list[str]:
+    said = {w.lower() for w in phrase}
+    return [w for w in found.split() if w.lower() not in said]
+
+
+def _said_words(said: set[str], found: str) -> list[str]:
+    """The words of the sentence's match that the question said, in order (the inserted ones left out)."""
+    return [w for w in found.split() if w.lower() in said]
+
+
 def focus_in(question: str, sentence: str) -> str | None:
     """The longest focus phrase of the question that the sentence holds word for word (as the sentence writes
-    it; a name must keep its capital), after "the" when the question says "the"; None when it holds none."""
-    for phrase in _focus_phrases(question):
-        pattern = r"(?<![\w'’-])" + r"\s+".join(re.escape(w) for w in phrase.split()) + r"(?![\w-])"
-        m = re.search(pattern, sentence, re.I)
-        if m is None or any(
-            q[:1].isupper() and not t[:1].isupper() for q, t in zip(phrase.split(), m.group(0).split())
-        ):
-            continue
-        the = re.search(r"\bthe\s+" + re.escape(phrase.split()[0]), question, re.I)
-        return ("the " if the else "") + m.group(0)
+    it; a name must keep its capital), after "the" when the question says "the"; None when it holds none.
+    Failing that, the longest that it holds with a modifier or two between its words, quoted as the sentence
+    has it ("the Hongneung biomedical cluster" for "the Hongneung cluster"), but only content words between."""
+    phrases = [p.split() for p in _focus_phrases(question)]
+    for gap in (False, True):
+        for words in phrases:
+            if gap and len(words) < 2:
+                continue
+            m = re.search(_phrase_pattern(words, gap), sentence, re.I)
+            if m is None:
+                continue
+            found = m.group(0)
+            if gap and any(w.lower() in STOPWORDS for w in _inserted_words(words, found)):
+                continue
+            said = {w.lower() for w in words}
+            if any(q[:1].isupper() and not t[:1].isupper() for q, t in zip(words, _said_words(said, found))):
+                continue
+            the = re.search(r"\bthe\s+" + re.escape(words[0]), question, re.I)
+            return ("the " if the else "") + found
     return None
 
 

@@ -85,3 +85,19 @@ def test_the_assistant_gives_the_reason_with_the_plain_abstention(corpus_assista
     else:
         assert answer.abstain_reason and answer.abstain_reason.startswith(reason)
         assert answer.to_dict()["abstain_reason"] == answer.abstain_reason
+
+
+@pytest.mark.parametrize(
+    "question, focus",
+    [
+        ("When will the Hongneung cluster open?", "the Hongneung biomedical cluster"),  # a modifier between
+        ("Who runs the Boston cluster?", "the Boston biotech cluster"),
+        ("When will the Seoul cluster open?", None),  # "Seoul and the Boston biotech cluster": a link between
+        ("When will the hongneung cluster open?", "the Hongneung biomedical cluster"),
+        ("When does the Kaist cluster open?", None),  # "Kaist." ends the sentence: nothing follows it
+    ],
+)
+def test_the_focus_may_skip_a_modifier_the_question_left_out(question, focus):
+    assert focus_in(question, CLUSTER) == focus
+    if focus is not None:
+        assert focus.removeprefix("the ") in CLUSTER
