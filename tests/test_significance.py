@@ -109,4 +109,4 @@ def test_the_compare_verdict_gives_the_interval():
     [line] = compare_verdict({"rows": rows})
     assert line.startswith("article: beats the defaults: new model on evidence_accuracy (0.550 vs 0.500, +0.050")
     assert "95% CI" in line and ", clear)" in line
-    assert "clearly worse: chunk_tokens 48 on evidence_accuracy (0.450 vs 0.500, -0.050" in line
+    assert "; clearly worse: chunk_tokens 48 (evidence_accuracy -0.050 [" in line

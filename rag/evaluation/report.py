@@ -227,6 +227,7 @@ def compare_verdict(result: dict) -> list[str]:
         for r in rows[1:]:
             m = r["sets"].get(s, {}).get("metrics", {})
             differences = r["sets"].get(s, {}).get("differences", {})
+            worse = []
             for key in VERDICT_METRICS:
                 if m.get(key) is None or base.get(key) is None:
                     continue
@@ -234,7 +235,9 @@ def compare_verdict(result: dict) -> list[str]:
                 if m[key] > base[key] + 0.005:
                     wins.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])}{_interval(d)})")
                 elif d and d["clear"] and d["difference"] < 0:
-                    losses.append(f"{r['label']} on {key} ({fmt(m[key])} vs {fmt(base[key])}{_interval(d)})")
+                    worse.append(f"{key} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]")
+            if worse:
+                losses.append(f"{r['label']} ({', '.join(worse)})")
         verdict = (
             "the defaults are best or tied on every quality column"
             if not wins
