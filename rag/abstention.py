@@ -71,14 +71,14 @@ def _phrase_pattern(words: list[str], gap: bool) -> str:
     return r"(?<![\w'’-])" + between.join(re.escape(w) for w in words) + r"(?![\w-])"
 
 
-def _inserted_words(phrase: list[str], found: str) -> list[str]:
-    said = {w.lower() for w in phrase}
-    return [w for w in found.split() if w.lower() not in said]
-
-
-def _said_words(said: set[str], found: str) -> list[str]:
-    """The words of the sentence's match that the question said, in order (the inserted ones left out)."""
-    return [w for w in found.split() if w.lower() in said]
+def _split_match(words: list[str], found: str) -> tuple[list[str], list[str]]:
+    """The sentence's match split into the words the question said (in order) and the ones it inserted."""
+    said = {w.lower() for w in words}
+    kept: list[str] = []
+    inserted: list[str] = []
+    for w in found.split():
+        (kept if w.lower() in said else inserted).append(w)
+    return kept, inserted
 
 
 def focus_in(question: str, sentence: str) -> str | None:
@@ -95,10 +95,10 @@ def focus_in(question: str, sentence: str) -> str | None:
             if m is None:
                 continue
             found = m.group(0)
-            if gap and any(w.lower() in STOPWORDS for w in _inserted_words(words, found)):
+            kept, inserted = _split_match(words, found)
+            if any(w.lower() in STOPWORDS for w in inserted):
                 continue
-            said = {w.lower() for w in words}
-            if any(q[:1].isupper() and not t[:1].isupper() for q, t in zip(words, _said_words(said, found))):
+            if any(q[:1].isupper() and not t[:1].isupper() for q, t in zip(words, kept)):
                 continue
             the = re.search(r"\bthe\s+" + re.escape(words[0]), question, re.I)
             return ("the " if the else "") + found
