@@ -445,3 +445,18 @@ def test_each_set_reports_its_risk_coverage_curve_and_the_report_tabulates_it(fi
     assert "### Risk–coverage" in text
     rows = [line for line in text.splitlines() if line.startswith("| fixture | coverage")]
     assert len(rows) == 1 and rows[0].count("|") == len(RISK_COVERAGE_STEPS) + 3
+
+
+def test_the_bootstrap_restates_each_metric_as_the_report_computes_it(fixture_report):
+    """significance.PARTS defines the metrics a second time, as ratios of sums: on a real run they must agree."""
+    from rag.evaluation.significance import PARTS
+
+    fixture = fixture_report["sets"]["fixture"]
+    checked = 0
+    for name, parts in PARTS.items():
+        if fixture["metrics"].get(name) is None:
+            continue
+        num, den = map(sum, zip(*(parts(r) for r in fixture["items"])))
+        assert round(num / den, 4) == pytest.approx(fixture["metrics"][name], abs=1e-4), name
+        checked += 1
+    assert checked >= 6
